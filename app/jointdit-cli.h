@@ -1,0 +1,22 @@
+/* jointdit-cli.h — the `jointdit` command's subcommands. Each takes the arguments after its
+ * name (argv[0] is the subcommand) and returns the exit status: 0 ok, 1 runtime error,
+ * 2 usage error. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+enum {
+  JD_EXIT_OK = 0,
+  JD_EXIT_FAILURE = 1,
+  JD_EXIT_USAGE = 2,
+};
+
+int jd_cli_info  (int argc, char **argv);
+int jd_cli_bench (int argc, char **argv);
+
+/* Prints "jointdit: MESSAGE" on stderr and returns status. */
+int jd_cli_fail  (int status, const char *format, ...) G_GNUC_PRINTF (2, 3);
+
+G_END_DECLS
