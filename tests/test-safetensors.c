@@ -385,6 +385,87 @@ test_nesting_guard (void)
   g_assert_nonnull (strstr (error->message, "deeper than 64"));
 }
 
+/* Writes a one-tensor file with the given config (NULL: none) and opens it as a bundle. */
+static JdBundle *
+bundle_with_config (const char *config,
+                    const char *tensor_name,
+                    GError    **error)
+{
+  g_autofree char *folder = temp_folder ();
+  g_autofree char *path = g_build_filename (folder, "b.safetensors", NULL);
+  g_autoptr (JdSafetensorsWriter) writer = jd_safetensors_writer_new ();
+  float v[3] = { 1, 2, 3 };
+  g_assert_true (jd_safetensors_writer_add (writer, tensor_name, JD_DTYPE_F32, 1,
+                                            (int64_t[]) { 3 }, v, NULL));
+  if (config != NULL)
+    jd_safetensors_writer_set_metadata (writer, JD_BUNDLE_CONFIG_KEY, config);
+  g_assert_true (jd_safetensors_writer_write (writer, path, NULL));
+  JdBundle *bundle = jd_bundle_open (path, error);
+  remove_folder (folder); /* the mapping stays valid after the name is gone */
+  return bundle;
+}
+
+static void
+test_bundle_config (void)
+{
+  static const struct {
+    const char *config;
+    const char *phrase;   /* NULL: accepted */
+  } cases[] = {
+    { "{\"format\":\"jointdit-bundle\",\"version\":1}", NULL },
+    { "{\"format\":\"jointdit-bundle\",\"version\":1,\"provenance\":{\"a\":\"b\"}}", NULL },
+    { "{\"format\":\"jointdit-bundle\"}", "no whole-number \"version\"" },
+    { "{\"format\":\"jointdit-bundle\",\"version\":\"1\"}", "no whole-number \"version\"" },
+    { "{\"format\":\"jointdit-bundle\",\"version\":1.0}", "no whole-number \"version\"" },
+    { "{\"format\":\"jointdit-bundle\",\"version\":0}", "invalid version 0" },
+    { "{\"format\":\"jointdit-bundle\",\"version\":7}", "bundle version 7; this one reads 1" },
+    { "{\"version\":1}", "\"format\" is missing or not a string" },
+    { "{\"format\":\"jointdit-bundle\",\"version\":1,\"provenance\":[]}",
+      "\"provenance\" is not an object" },
+    { "", "bundle config is not a JSON object" },
+    { "{\"format\":", "bundle config is not valid JSON" },
+    { "\"[[[[\"", "bundle config is not a JSON object" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (JdBundle) bundle = bundle_with_config (cases[i].config, "joint.w", &error);
+      if (cases[i].phrase == NULL)
+        {
+          g_assert_no_error (error);
+          g_assert_cmpint (jd_bundle_get_version (bundle), ==, 1);
+          g_assert_cmpint (json_object_get_int_member (jd_bundle_get_config (bundle), "version"),
+                           ==, 1);
+          continue;
+        }
+      g_assert_null (bundle);
+      g_assert_error (error, JD_ERROR, JD_ERROR_MODEL_FILE);
+      if (strstr (error->message, cases[i].phrase) == NULL
+          || strstr (error->message, "b.safetensors") == NULL)
+        g_error ("config %s: message “%s” lacks “%s”", cases[i].config, error->message,
+                 cases[i].phrase);
+    }
+
+  /* Parts by prefix: a prefix must match whole, with its dot. */
+  g_assert_cmpstr (jd_bundle_part_for_name ("video.unet.conv_in.weight"), ==, "video.unet");
+  g_assert_cmpstr (jd_bundle_part_for_name ("video.unetx.w"), ==, "other");
+  g_assert_cmpstr (jd_bundle_part_for_name ("audio.vocoder.conv_pre.weight"), ==,
+                   "audio.vocoder");
+  g_assert_cmpstr (jd_bundle_part_for_name ("image_encoder.proj"), ==, "image_encoder");
+  g_assert_cmpstr (jd_bundle_part_for_name ("joint"), ==, "other");
+  g_assert_cmpstr (jd_bundle_part_for_name ("joint.blocks.0.attn.to_q_video.weight"), ==,
+                   "joint");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JdBundle) other = bundle_with_config ("{\"format\":\"jointdit-bundle\","
+                                                   "\"version\":1}", "extra", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (jd_bundle_get_n_parts (other), ==, 1);
+  g_assert_cmpstr (jd_bundle_get_part (other, 0)->name, ==, "other");
+  g_assert_null (jd_bundle_get_part (other, 0)->prefix);
+  g_assert_cmpint (jd_bundle_get_part (other, 0)->n_parameters, ==, 3);
+  g_assert_null (jd_bundle_get_provenance (other));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -395,5 +476,6 @@ main (int argc, char **argv)
   g_test_add_func ("/safetensors/writer-refuses", test_writer_refuses);
   g_test_add_func ("/safetensors/open-errors", test_open_errors);
   g_test_add_func ("/safetensors/nesting-guard", test_nesting_guard);
+  g_test_add_func ("/safetensors/bundle-config", test_bundle_config);
   return g_test_run ();
 }

@@ -55,11 +55,11 @@ set_bundle_error (GError       **error,
   va_start (args, format);
   g_autofree char *message = g_strdup_vprintf (format, args);
   va_end (args);
+  /* "“f” is not …" reads as a sentence; anything else follows a colon. */
+  gboolean sentence = g_str_has_prefix (message, "is ") || g_str_has_prefix (message, "was ");
   g_autofree char *quoted = jd_safetensors_quote (jd_safetensors_get_name (file));
   g_set_error (error, JD_ERROR, JD_ERROR_MODEL_FILE, "“%s”%s%s", quoted,
-               /* "“f” is not …" reads as a sentence; anything else follows a colon */
-               g_str_has_prefix (message, "is ") || g_str_has_prefix (message, "was ") ? " " : ": ",
-               message);
+               sentence ? " " : ": ", message);
 }
 
 static gboolean

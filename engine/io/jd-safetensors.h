@@ -66,8 +66,8 @@ const char              **jd_safetensors_get_metadata_keys (JdSafetensors  *file
 /* A new F32 tensor on backend holding the named tensor, converted from F16/BF16 when stored
  * so. For an F32 tensor on the CPU backend whose bytes are 64-byte aligned in the mapping, the
  * result is a zero-copy view into the file's read-only mapping: then file must outlive the
- * tensor (free the tensor first) and nothing may write into it. Fails with JD_ERROR_MODEL_FILE naming the file when there is no such
- * tensor. */
+ * tensor (free the tensor first) and nothing may write into it. Fails with JD_ERROR_MODEL_FILE
+ * naming the file when there is no such tensor. */
 JdTensor                 *jd_safetensors_load_f32        (JdSafetensors    *file,
                                                           const char       *name,
                                                           JdBackend        *backend,
