@@ -536,7 +536,8 @@ jd_safetensors_open (const char *path,
 {
   g_return_val_if_fail (path != NULL, NULL);
   g_autofree char *qpath = jd_safetensors_quote (path);
-  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below. */
+  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0)
     {
       int saved = errno;
