@@ -38,6 +38,8 @@ static const Hostile hostile_files[] = {
   { "shape-overflow.safetensors", "overflows 64 bits" },
   { "shape-huge-number.safetensors", "dimension 1 of tensor “joint.blocks.0.attn.to_q.weight” "
                                      "is not a whole number" },
+  { "shape-beyond-64-bits.safetensors", "dimension 2 of tensor “joint.blocks.0.attn.to_q.weight” "
+                                        "is negative (-1; numbers beyond 64 bits" },
   { "negative-dim.safetensors", "dimension 0 of tensor “joint.blocks.0.attn.to_q.weight” is "
                                 "negative" },
   { "too-many-dims.safetensors", "has 6 dimensions; the engine supports at most 5" },

@@ -185,42 +185,57 @@ test_load_views_and_copies (void)
   g_autofree char *folder = temp_folder ();
   g_autofree char *path = g_build_filename (folder, "views.safetensors", NULL);
   g_autoptr (GRand) rng = jd_test_rng ();
-  /* "a" comes first in the data area; padding the header to 8 bytes only guarantees 8-byte
-   * alignment, so which tensors are views depends on the mapping — both paths must give the
-   * stored values. */
-  float a[64], b[3];
-  for (int i = 0; i < 64; i++)
-    a[i] = (float) g_rand_double_range (rng, -1, 1);
-  for (int i = 0; i < 3; i++)
-    b[i] = (float) g_rand_double_range (rng, -1, 1);
+  /* Data area: "a" (256 bytes), "b" (12), "c" (20). A metadata entry of the right length puts
+   * the data area on a 64-byte boundary of the page-aligned mapping, so F32 "a" and "b" load
+   * as views, "c" (at 268) as a copy, and F16 "d" converts. */
+  float a[64], b[3], c[5], d[6];
+  float *arrays[] = { a, b, c, d };
+  const int counts[] = { 64, 3, 5, 6 };
+  for (int t = 0; t < 4; t++)
+    for (int i = 0; i < counts[t]; i++)
+      arrays[t][i] = (float) g_rand_double_range (rng, -1, 1);
+  for (int i = 0; i < 6; i++)
+    d[i] = jd_f16_to_f32 (jd_f32_to_f16 (d[i])); /* exactly representable */
   g_autoptr (JdSafetensorsWriter) writer = jd_safetensors_writer_new ();
   g_autoptr (GError) error = NULL;
   g_assert_true (jd_safetensors_writer_add (writer, "a", JD_DTYPE_F32, 2,
                                             (int64_t[]) { 8, 8 }, a, &error));
   g_assert_true (jd_safetensors_writer_add (writer, "b", JD_DTYPE_F32, 1, (int64_t[]) { 3 }, b,
                                             &error));
-  g_assert_true (jd_safetensors_writer_write (writer, path, &error));
-  g_autoptr (JdSafetensors) file = jd_safetensors_open (path, &error);
-  g_assert_no_error (error);
+  g_assert_true (jd_safetensors_writer_add (writer, "c", JD_DTYPE_F32, 1, (int64_t[]) { 5 }, c,
+                                            &error));
+  g_assert_true (jd_safetensors_writer_add_f32 (writer, "d", JD_DTYPE_F16, 1,
+                                                (int64_t[]) { 6 }, d, &error));
+  g_autoptr (JdSafetensors) file = NULL;
+  for (int pad = 0; pad < 64; pad += 8)
+    {
+      g_autofree char *spaces = g_strnfill (pad, ' ');
+      jd_safetensors_writer_set_metadata (writer, "pad", spaces);
+      g_assert_true (jd_safetensors_writer_write (writer, path, &error));
+      g_clear_pointer (&file, jd_safetensors_free);
+      file = jd_safetensors_open (path, &error);
+      g_assert_no_error (error);
+      if ((guintptr) jd_safetensors_lookup (file, "a")->data % 64 == 0)
+        break;
+    }
+  g_assert_cmpuint ((guintptr) jd_safetensors_lookup (file, "a")->data % 64, ==, 0);
 
   JdBackend *backends[] = { NULL, jd_test_backend () };
   for (gsize k = 0; k < G_N_ELEMENTS (backends); k++)
-    {
-      g_autoptr (JdTensor) ta = jd_safetensors_load_f32 (file, "a", backends[k], &error);
-      g_autoptr (JdTensor) tb = jd_safetensors_load_f32 (file, "b", backends[k], &error);
-      g_assert_no_error (error);
-      g_assert_cmpmem (ta->data, sizeof a, a, sizeof a);
-      g_assert_cmpmem (tb->data, sizeof b, b, sizeof b);
-      /* A view points into the mapping and is 64-byte aligned; a copy owns its data. */
-      const JdSafetensorsEntry *entry = jd_safetensors_lookup (file, "a");
-      if (ta->data == entry->data)
-        {
-          g_assert_false (ta->owns_data);
-          g_assert_cmpuint ((guintptr) ta->data % 64, ==, 0);
-        }
-      else
-        g_assert_true (ta->owns_data);
-    }
+    for (int t = 0; t < 4; t++)
+      {
+        const char *name = (const char *[]) { "a", "b", "c", "d" }[t];
+        g_autoptr (JdTensor) tensor = jd_safetensors_load_f32 (file, name, backends[k], &error);
+        g_assert_no_error (error);
+        g_assert_cmpint (tensor->dtype, ==, JD_DTYPE_F32);
+        g_assert_true (tensor->backend == backends[k]);
+        g_assert_cmpmem (tensor->data, counts[t] * sizeof (float), arrays[t],
+                         counts[t] * sizeof (float));
+        const JdSafetensorsEntry *entry = jd_safetensors_lookup (file, name);
+        gboolean view = t < 2;
+        g_assert_cmpint (tensor->owns_data, ==, !view);
+        g_assert_cmpint (tensor->data == (void *) entry->data, ==, view);
+      }
 
   g_autoptr (JdTensor) missing = jd_safetensors_load_f32 (file, "nope", NULL, &error);
   g_assert_null (missing);
