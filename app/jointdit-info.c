@@ -61,6 +61,17 @@ value_text (JsonNode *node)
 {
   if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
     return jd_safetensors_quote (json_node_get_string (node));
+  if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_DOUBLE)
+    {
+      /* The shortest of 15 or 17 digits that reads back the same: 1.5e-4, not
+       * 0.00014999999999999999; locale-independent. */
+      double value = json_node_get_double (node);
+      char buffer[G_ASCII_DTOSTR_BUF_SIZE];
+      g_ascii_formatd (buffer, sizeof buffer, "%.15g", value);
+      if (g_ascii_strtod (buffer, NULL) != value)
+        g_ascii_dtostr (buffer, sizeof buffer, value);
+      return g_strdup (buffer);
+    }
   g_autofree char *json = json_to_string (node, FALSE);
   return jd_safetensors_quote (json);
 }
@@ -87,7 +98,10 @@ print_text (JdBundle   *bundle,
   g_autofree char *size_human = g_format_size (jd_safetensors_get_size (file));
 
   printf ("File:     %s\n", qpath);
-  printf ("Size:     %s bytes (%s)\n", size, size_human);
+  if (jd_safetensors_get_size (file) >= 1000)
+    printf ("Size:     %s bytes (%s)\n", size, size_human);
+  else
+    printf ("Size:     %s bytes\n", size);
   printf ("Format:   %s, version %d\n", JD_BUNDLE_FORMAT, jd_bundle_get_version (bundle));
   const char *name = config_string (config, "name");
   if (name != NULL)

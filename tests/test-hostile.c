@@ -146,19 +146,29 @@ run_clear (Run *run)
 }
 
 static void
+run_jointdit_env (Run        *run,
+                  char      **envp,
+                  const char *arg1,
+                  const char *arg2,
+                  const char *arg3)
+{
+  const char *argv[] = { jointdit_path, arg1, arg2, arg3, NULL };
+  g_autoptr (GError) error = NULL;
+  int wait_status;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, envp, G_SPAWN_DEFAULT, NULL, NULL,
+                               &run->out, &run->err, &wait_status, &error));
+  g_assert_no_error (error);
+  g_assert_true (WIFEXITED (wait_status));
+  run->status = WEXITSTATUS (wait_status);
+}
+
+static void
 run_jointdit (Run        *run,
               const char *arg1,
               const char *arg2,
               const char *arg3)
 {
-  const char *argv[] = { jointdit_path, arg1, arg2, arg3, NULL };
-  g_autoptr (GError) error = NULL;
-  int wait_status;
-  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                               &run->out, &run->err, &wait_status, &error));
-  g_assert_no_error (error);
-  g_assert_true (WIFEXITED (wait_status));
-  run->status = WEXITSTATUS (wait_status);
+  run_jointdit_env (run, NULL, arg1, arg2, arg3);
 }
 
 static void
@@ -299,6 +309,22 @@ test_cli_valid_fixture (void)
   run_jointdit (&run, "info", path, NULL);
   g_assert_nonnull (strstr (run.out, "Total                   4               17"));
   g_assert_nonnull (strstr (run.out, "made_by: tests/fixtures/make-hostile.py"));
+  g_assert_nonnull (strstr (run.out, "learning_rate: 0.00015\n"));
+  run_clear (&run);
+
+  /* Numbers are written the same in every locale (where a German locale is installed, a
+   * printf-style writer would give "0,00015"). */
+  g_auto (GStrv) envp = g_environ_setenv (g_get_environ (), "LC_ALL", "de_DE.UTF-8", TRUE);
+  run_jointdit_env (&run, envp, "info", path, "--json");
+  g_assert_cmpint (run.status, ==, 0);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+  json_parser_load_from_data (parser, run.out, -1, &error);
+  g_assert_no_error (error);
+  JsonObject *root = json_node_get_object (json_parser_get_root (parser));
+  g_assert_cmpfloat (json_object_get_double_member (
+                       json_object_get_object_member (root, "provenance"), "learning_rate"),
+                     ==, 1.5e-4);
   run_clear (&run);
 }
 
