@@ -4,9 +4,10 @@
 #include <string.h>
 
 #include "jd-bundle.h"
+#include "jd-data-paths.h"
 #include "jointdit-cli.h"
 
-#define USAGE "Usage: jointdit info MODEL [--json]"
+#define USAGE "Usage: jointdit info [MODEL] [--json]"
 
 static void
 print_help (void)
@@ -15,6 +16,7 @@ print_help (void)
           "\n"
           "Describe a JointDiT model bundle (a .safetensors file): its format and version,\n"
           "each part's tensors, parameters and dtypes, and where the weights came from.\n"
+          "Without MODEL, the default model ($JOINTDIT_MODEL, else the installed one).\n"
           "The file is checked completely; a damaged file is reported, never trusted.\n"
           "\n"
           "Options:\n"
@@ -248,7 +250,7 @@ jd_cli_info (int argc, char **argv)
         return jd_cli_fail (JD_EXIT_USAGE, "info: takes one model file. " USAGE);
     }
   if (path == NULL)
-    return jd_cli_fail (JD_EXIT_USAGE, "info: no model file given. " USAGE);
+    path = jd_data_default_model_path ();
 
   g_autoptr (GError) error = NULL;
   g_autoptr (JdBundle) bundle = jd_bundle_open (path, &error);

@@ -203,11 +203,13 @@ static void
 test_cli_usage (void)
 {
   Run run;
-  run_jointdit (&run, "info", NULL, NULL);
-  assert_one_error_line (&run, 2, "Usage: jointdit info MODEL");
+  /* Without MODEL: the default model, here one that does not exist. */
+  char *envp[] = { "JOINTDIT_MODEL=/nonexistent/default.safetensors", NULL };
+  run_jointdit_env (&run, envp, "info", NULL, NULL);
+  assert_one_error_line (&run, 1, "/nonexistent/default.safetensors");
   run_clear (&run);
   run_jointdit (&run, "info", "a.safetensors", "b.safetensors");
-  assert_one_error_line (&run, 2, "Usage: jointdit info MODEL");
+  assert_one_error_line (&run, 2, "Usage: jointdit info [MODEL]");
   run_clear (&run);
   run_jointdit (&run, "info", "--frobnicate", "a.safetensors");
   assert_one_error_line (&run, 2, "--frobnicate");
@@ -218,7 +220,7 @@ test_cli_usage (void)
 
   run_jointdit (&run, "info", "--help", NULL);
   g_assert_cmpint (run.status, ==, 0);
-  g_assert_nonnull (strstr (run.out, "Usage: jointdit info MODEL [--json]"));
+  g_assert_nonnull (strstr (run.out, "Usage: jointdit info [MODEL] [--json]"));
   g_assert_cmpstr (run.err, ==, "");
   run_clear (&run);
 }
