@@ -186,6 +186,8 @@ jd_wav_read (const char *path, GError **error)
   g_autoptr (GMappedFile) mapped = NULL;
   g_autoptr (GError) map_error = NULL;
   mapped = g_mapped_file_new (path, FALSE, &map_error);
+  if (g_error_matches (map_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+    wav_fail (JD_MEDIA_ERROR_IO, "it does not exist");
   if (mapped == NULL)
     wav_fail (JD_MEDIA_ERROR_IO, "%s", map_error->message);
   const guint8 *data = (const guint8 *) g_mapped_file_get_contents (mapped);
