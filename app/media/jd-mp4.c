@@ -132,10 +132,15 @@ open_video (Mp4Writer *w, GError **error)
   const JdMp4Input *in = w->input;
   const AVCodec *codec = NULL;
   const char *name = video_encoder_name (&codec);
+  if (in->use_fallback_encoder)
+    {
+      name = "mpeg4";
+      codec = avcodec_find_encoder (AV_CODEC_ID_MPEG4);
+    }
   if (codec == NULL)
     return fail (w, error, JD_MEDIA_ERROR_UNSUPPORTED, 0,
                  "this FFmpeg has neither the libx264 nor the mpeg4 encoder");
-  if (strcmp (name, "libx264") != 0)
+  if (strcmp (name, "libx264") != 0 && !in->use_fallback_encoder)
     g_warning ("FFmpeg has no libx264 encoder; writing “%s” with the MPEG-4 Part 2 encoder "
                "instead (larger files, not H.264)", w->path);
 

@@ -44,6 +44,7 @@ typedef struct
   const JdAudio  *audio;      /* mono or stereo; NULL writes a file with no audio stream */
   const JdMediaSettings *settings; /* NULL writes no jointdit_* metadata */
   int             crf;        /* libx264 constant rate factor; 0 picks the default, 18 */
+  gboolean        use_fallback_encoder; /* MPEG-4 Part 2 even where libx264 exists (tests) */
 } JdMp4Input;
 
 /* The name of the video encoder jd_mp4_write will use: "libx264" or the fallback "mpeg4". */
