@@ -55,11 +55,13 @@ typedef struct
   int      rows_total, rows_seen;
   gboolean any_update;
   /* Containers whose loaders paint every row even when the data ends early: JPEG (libjpeg
-   * inserts a fake end marker) and WebP. Their own structure says whether all data came. */
+   * inserts a fake end marker), WebP and interlaced PNG (one update for the whole area). Their
+   * own structure says whether all the data came. */
   guint8   head[12];
   guint64  bytes_seen;
   guint64  last_sos, last_eoi; /* 1 + offset of the last JPEG FF DA / FF D9 marker, 0 if none */
-  guint8   previous;
+  guint64  last_idat, last_iend; /* the same for the PNG chunk names IDAT and IEND */
+  guint32  window;               /* the last four bytes, big-endian */
 } SizeCheck;
 
 static void
@@ -70,19 +72,26 @@ scan_bytes (SizeCheck *check, const guint8 *data, gsize length)
       guint64 offset = check->bytes_seen + i;
       if (offset < sizeof check->head)
         check->head[offset] = data[i];
-      /* Entropy-coded JPEG data stuffs every FF with 00, so FF DA / FF D9 are real markers. */
-      if (check->previous == 0xff && data[i] == 0xda)
+      check->window = check->window << 8 | data[i];
+      /* Entropy-coded JPEG data stuffs every FF with 00, so FF DA / FF D9 are real markers.
+       * A PNG chunk name could appear by chance inside compressed data (odds about 2^-32 per
+       * byte); a false "complete" is harmless, a false "cut short" needs that and a cut. */
+      if ((check->window & 0xffff) == 0xffda)
         check->last_sos = offset + 1;
-      else if (check->previous == 0xff && data[i] == 0xd9)
+      else if ((check->window & 0xffff) == 0xffd9)
         check->last_eoi = offset + 1;
-      check->previous = data[i];
+      else if (check->window == 0x49444154) /* IDAT */
+        check->last_idat = offset + 1;
+      else if (check->window == 0x49454e44) /* IEND */
+        check->last_iend = offset + 1;
     }
   check->bytes_seen += length;
 }
 
-/* TRUE when the JPEG or WebP data ended before its own structure says it is complete: a JPEG
- * needs an end-of-image marker after its last scan, a WebP file the length its RIFF header
- * announces. Other formats are judged by the rows their decoder painted. */
+/* TRUE when the JPEG, PNG or WebP data ended before its own structure says it is complete: a
+ * JPEG needs an end-of-image marker after its last scan, a PNG an IEND chunk after its last
+ * IDAT, a WebP file the length its RIFF header announces. Other formats are judged by the rows
+ * their decoder painted. */
 static gboolean
 container_cut_short (const SizeCheck *check, GdkPixbufLoader *loader)
 {
@@ -90,6 +99,8 @@ container_cut_short (const SizeCheck *check, GdkPixbufLoader *loader)
   const char *name = format != NULL ? gdk_pixbuf_format_get_name (format) : "";
   if (g_strcmp0 (name, "jpeg") == 0)
     return check->last_eoi <= check->last_sos;
+  if (g_strcmp0 (name, "png") == 0)
+    return check->last_iend <= check->last_idat;
   if (g_strcmp0 (name, "webp") == 0 && check->bytes_seen >= sizeof check->head
       && memcmp (check->head, "RIFF", 4) == 0)
     {

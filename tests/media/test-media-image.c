@@ -398,6 +398,32 @@ test_bad_files_are_refused_by_name (void)
   g_assert_true (g_file_set_contents (cut_gif, gif_data, 60, NULL));
   assert_refused (cut_gif, JD_MEDIA_ERROR_DAMAGED);
 
+  /* Progressive JPEG and Adam7 PNG: whole they load, cut they are refused — the PNG cut in its
+   * last pass, when every row but the odd ones near the bottom has been painted. */
+  const struct { const char *name; double keep; } layered[] = {
+    { "progressive.jpg", 0.5 }, { "progressive.jpg", 0.9 }, { "interlaced.png", 0.95 },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (layered); i++)
+    {
+      g_autofree char *fixture = media_test_fixture (layered[i].name);
+      g_autoptr (JdImage) whole_image = jd_image_load (fixture, 0, 0, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (whole_image->width, ==, 32);
+      g_autofree char *data = NULL;
+      gsize length = 0;
+      g_assert_true (g_file_get_contents (fixture, &data, &length, NULL));
+      g_autofree char *cut_name = g_strdup_printf ("cut-%" G_GSIZE_FORMAT "-%s", i,
+                                                   layered[i].name);
+      g_autofree char *path = g_build_filename (scratch, cut_name, NULL);
+      g_assert_true (g_file_set_contents (path, data, (gssize) (length * layered[i].keep), NULL));
+      assert_refused (path, JD_MEDIA_ERROR_DAMAGED);
+    }
+  g_autofree char *progressive = media_test_fixture ("progressive.jpg");
+  g_autoptr (JdImage) gradient = jd_image_load (progressive, 0, 0, &error);
+  g_assert_no_error (error);
+  assert_rgb_near (gradient, 16, 0, 255, 0, 0, 16);  /* ImageMagick's gradient: red on top */
+  assert_rgb_near (gradient, 16, 31, 0, 0, 255, 16); /* blue at the bottom */
+
   g_autofree char *text = g_build_filename (scratch, "notes.png", NULL);
   g_assert_true (g_file_set_contents (text, "These are my notes, not a picture.\n", -1, NULL));
   assert_refused (text, JD_MEDIA_ERROR_NOT_AN_IMAGE);
