@@ -96,7 +96,7 @@ static gboolean
 container_cut_short (const SizeCheck *check, GdkPixbufLoader *loader)
 {
   GdkPixbufFormat *format = gdk_pixbuf_loader_get_format (loader);
-  const char *name = format != NULL ? gdk_pixbuf_format_get_name (format) : "";
+  g_autofree char *name = format != NULL ? gdk_pixbuf_format_get_name (format) : NULL;
   if (g_strcmp0 (name, "jpeg") == 0)
     return check->last_eoi <= check->last_sos;
   if (g_strcmp0 (name, "png") == 0)
@@ -160,7 +160,8 @@ format_description (GdkPixbufLoader *loader)
   GdkPixbufFormat *format = gdk_pixbuf_loader_get_format (loader);
   if (format == NULL)
     return g_strdup ("a picture");
-  g_autofree char *name = g_ascii_strup (gdk_pixbuf_format_get_name (format), -1);
+  g_autofree char *format_name = gdk_pixbuf_format_get_name (format);
+  g_autofree char *name = g_ascii_strup (format_name, -1);
   return g_strdup_printf ("a %s picture", name);
 }
 
@@ -187,6 +188,7 @@ decode_stream (GInputStream *stream, const char *name, GError **error)
       if (n < 0)
         {
           gdk_pixbuf_loader_close (loader, NULL);
+          g_free (check.rows_done);
           g_set_error (error, JD_MEDIA_ERROR, JD_MEDIA_ERROR_IO,
                        "Could not read the picture “%s”: %s", name, read_error->message);
           return NULL;

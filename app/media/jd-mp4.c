@@ -406,7 +406,9 @@ next_sound (Mp4Writer *w, gboolean *have_frame)
   if (ret < 0)
     return ret;
   w->sound->nb_samples = n;
-  int got = av_audio_fifo_read (w->fifo, (void **) w->sound->data, MIN (n, (int) MIN (left, n)));
+  /* The FIFO may hold less (short sound: the rest is silence) or a few samples more (the
+   * resampler's rounding: never sent). */
+  int got = av_audio_fifo_read (w->fifo, (void **) w->sound->data, (int) MIN (left, (gint64) n));
   if (got < 0)
     return got;
   if (got < n)

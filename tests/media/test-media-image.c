@@ -250,8 +250,11 @@ test_jpeg_webp_and_cmyk (void)
   GdkPixbufFormat *webp = NULL;
   g_autoptr (GSList) formats = gdk_pixbuf_get_formats ();
   for (GSList *l = formats; l != NULL; l = l->next)
-    if (g_strcmp0 (gdk_pixbuf_format_get_name (l->data), "webp") == 0)
-      webp = l->data;
+    {
+      g_autofree char *name = gdk_pixbuf_format_get_name (l->data);
+      if (g_strcmp0 (name, "webp") == 0)
+        webp = l->data;
+    }
   if (webp == NULL || !gdk_pixbuf_format_is_writable (webp))
     g_test_message ("SKIPPED: no writable gdk-pixbuf WebP loader (install webp-pixbuf-loader)");
   else
