@@ -140,9 +140,13 @@ open_video (Mp4Writer *w, GError **error)
   if (codec == NULL)
     return fail (w, error, JD_MEDIA_ERROR_UNSUPPORTED, 0,
                  "this FFmpeg has neither the libx264 nor the mpeg4 encoder");
-  if (strcmp (name, "libx264") != 0 && !in->use_fallback_encoder)
-    g_warning ("FFmpeg has no libx264 encoder; writing “%s” with the MPEG-4 Part 2 encoder "
-               "instead (larger files, not H.264)", w->path);
+  static gsize warned = 0;
+  if (strcmp (name, "libx264") != 0 && !in->use_fallback_encoder && g_once_init_enter (&warned))
+    {
+      g_warning ("FFmpeg has no libx264 encoder; videos such as “%s” are written with the "
+                 "MPEG-4 Part 2 encoder instead (larger files, not H.264)", w->path);
+      g_once_init_leave (&warned, 1);
+    }
 
   w->width = in->frames[0]->width + (in->frames[0]->width & 1);
   w->height = in->frames[0]->height + (in->frames[0]->height & 1);

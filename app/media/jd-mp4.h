@@ -9,7 +9,11 @@
  * sizes) by repeating the last column or row, so no pixel of the picture is lost or resampled.
  *
  * Where libx264 is missing (the Flatpak GNOME runtime's FFmpeg), the built-in MPEG-4 Part 2
- * encoder is used instead and a warning says so.
+ * encoder is used instead and a warning says so (once per process).
+ *
+ * jd_mp4_write only reads what input points to; the caller keeps ownership of everything.
+ * The first call lowers FFmpeg's log level from its default INFO to WARNING (libx264 prints a
+ * dozen statistics lines per file at INFO); a program that set its own level keeps it.
  *
  * The file is written to PATH.XXXXXX.tmp in the same folder and renamed over path when the
  * trailer is written; on any failure the temporary file is removed, so no half file is left. */
