@@ -49,6 +49,7 @@ typedef struct
 {
   int      width, height;
   gboolean too_large;
+  int      target_longest; /* the longer side of the final picture, 0 to keep the full size */
   /* Rows the decoder reported as painted (area-updated), to catch data that ends early: the
    * progressive loaders return what they have without an error when the data runs out. */
   guint8  *rows_done;
@@ -151,6 +152,22 @@ on_size_prepared (GdkPixbufLoader *loader, int width, int height, gpointer user_
       /* A zero size makes the decoders stop before allocating (gdk_pixbuf_get_file_info relies
        * on the same behaviour); the read loop also stops feeding data. */
       gdk_pixbuf_loader_set_size (loader, 0, 0);
+      return;
+    }
+  /* A JPEG much larger than needed is decoded at 1/2, 1/4 or 1/8 scale by libjpeg itself
+   * (then scaled by the loader to the size asked): a 48-megapixel photo for a 512-pixel frame
+   * never occupies 150 MB. The size asked keeps the shorter side at twice the final longer side,
+   * so the crop still has twice the final resolution whatever the crop or EXIF rotation. Only
+   * JPEG: for other formats the loader would decode at full size anyway and report rows only
+   * at the end, which would blind the cut-short check. */
+  GdkPixbufFormat *format = gdk_pixbuf_loader_get_format (loader);
+  g_autofree char *format_name = format != NULL ? gdk_pixbuf_format_get_name (format) : NULL;
+  int shorter = MIN (width, height), need = 2 * check->target_longest;
+  if (need > 0 && shorter >= 2 * need && g_strcmp0 (format_name, "jpeg") == 0)
+    {
+      double scale = (double) need / shorter;
+      gdk_pixbuf_loader_set_size (loader, MAX (1, (int) ceil (width * scale)),
+                                  MAX (1, (int) ceil (height * scale)));
     }
 }
 
@@ -168,10 +185,10 @@ format_description (GdkPixbufLoader *loader)
 /* Feeds stream to a content-sniffing loader and returns the decoded pixbuf (for an animation
  * its first frame: gdk_pixbuf_loader_get_pixbuf gives an animation's static image). */
 static GdkPixbuf *
-decode_stream (GInputStream *stream, const char *name, GError **error)
+decode_stream (GInputStream *stream, const char *name, int target_longest, GError **error)
 {
   g_autoptr (GdkPixbufLoader) loader = gdk_pixbuf_loader_new ();
-  SizeCheck check = { 0 };
+  SizeCheck check = { .target_longest = target_longest };
   g_signal_connect (loader, "size-prepared", G_CALLBACK (on_size_prepared), &check);
   g_signal_connect (loader, "area-prepared", G_CALLBACK (on_area_prepared), &check);
   g_signal_connect (loader, "area-updated", G_CALLBACK (on_area_updated), &check);
@@ -338,7 +355,8 @@ load_stream (GInputStream *stream, const char *name, int target_width, int targe
                    "the picture's own size", name, target_width, target_height);
       return NULL;
     }
-  g_autoptr (GdkPixbuf) decoded = decode_stream (stream, name, error);
+  g_autoptr (GdkPixbuf) decoded
+    = decode_stream (stream, name, MAX (target_width, target_height), error);
   if (decoded == NULL)
     return NULL;
   /* EXIF orientation (JPEG, TIFF, WebP loaders set the "orientation" option). */

@@ -2,6 +2,7 @@
  * refusals that name the file. */
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <glib/gstdio.h>
+#include <math.h>
 #include <string.h>
 
 #include "jd-image.h"
@@ -291,18 +292,47 @@ test_gif_first_frame (void)
       assert_rgb_near (image, x, y, 255, 0, 0, 0);
 }
 
+static void
+test_jpeg_reduced_decode_matches_full (void)
+{
+  /* A big JPEG loaded small (libjpeg decodes it at reduced scale) matches the PNG of the same
+   * picture loaded small; loaded at 0×0 it keeps its full size. */
+  g_autoptr (GdkPixbuf) small = make_pixbuf (32, 16, FALSE, quadrants);
+  g_autoptr (GdkPixbuf) pixbuf = gdk_pixbuf_scale_simple (small, 1024, 512, GDK_INTERP_NEAREST);
+  g_autofree char *jpeg = save_pixbuf (pixbuf, "big.jpg", "jpeg", "quality", "90");
+  g_autofree char *png = save_pixbuf (pixbuf, "big.png", "png", NULL, NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JdImage) from_jpeg = jd_image_load (jpeg, 24, 24, &error);
+  g_assert_no_error (error);
+  g_autoptr (JdImage) from_png = jd_image_load (png, 24, 24, &error);
+  g_assert_no_error (error);
+  g_autoptr (JdImage) full = jd_image_load (jpeg, 0, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (full->width, ==, 1024);
+  double worst = 0;
+  for (int y = 0; y < 24; y++)
+    for (int x = 0; x < 24; x++)
+      for (int c = 0; c < 3; c++)
+        worst = MAX (worst, fabs ((double) media_test_pixel (from_jpeg, x, y)[c]
+                                  - media_test_pixel (from_png, x, y)[c]));
+  g_test_message ("largest JPEG-vs-PNG difference at 24×24: %.0f", worst);
+  g_assert_cmpfloat (worst, <=, 24); /* the quadrant edges blur a little differently */
+  assert_rgb_near (from_jpeg, 4, 4, 0xdc, 0x1e, 0x1e, 8);
+  assert_rgb_near (from_jpeg, 19, 19, 0xf0, 0xf0, 0xf0, 8);
+}
+
 static guint32
 red_left_blue_right (int x, int y)
 {
-  return x < 16 ? 0xff0000ff : 0x0000ffff;
+  return x < 128 ? 0xff0000ff : 0x0000ffff;
 }
 
 static void
 test_exif_orientation (void)
 {
-  /* A 32×16 JPEG, red left and blue right, with an APP1 Exif block saying orientation 6
-   * ("rotate 90° clockwise to display"): upright it is 16×32 with red on top. */
-  g_autoptr (GdkPixbuf) pixbuf = make_pixbuf (32, 16, FALSE, red_left_blue_right);
+  /* A 256×128 JPEG, red left and blue right, with an APP1 Exif block saying orientation 6
+   * ("rotate 90° clockwise to display"): upright it is 128×256 with red on top. */
+  g_autoptr (GdkPixbuf) pixbuf = make_pixbuf (256, 128, FALSE, red_left_blue_right);
   g_autofree char *plain = NULL;
   gsize plain_size = 0;
   g_autoptr (GError) error = NULL;
@@ -327,12 +357,13 @@ test_exif_orientation (void)
 
   g_autoptr (JdImage) image = jd_image_load (path, 0, 0, &error);
   g_assert_no_error (error);
-  g_assert_cmpint (image->width, ==, 16);
-  g_assert_cmpint (image->height, ==, 32);
-  assert_rgb_near (image, 8, 4, 255, 0, 0, 12);
-  assert_rgb_near (image, 8, 27, 0, 0, 255, 12);
+  g_assert_cmpint (image->width, ==, 128);
+  g_assert_cmpint (image->height, ==, 256);
+  assert_rgb_near (image, 64, 32, 255, 0, 0, 12);
+  assert_rgb_near (image, 64, 220, 0, 0, 255, 12);
 
-  /* The same from bytes, as a drop would give them, resized. */
+  /* The same from bytes, as a drop would give them, resized: small enough that libjpeg
+   * decodes at reduced scale, and the orientation must survive that. */
   g_autoptr (GBytes) bytes = g_bytes_new (jpeg->data, jpeg->len);
   g_autoptr (JdImage) small = jd_image_load_from_bytes (bytes, "dropped picture", 8, 16, &error);
   g_assert_no_error (error);
@@ -466,6 +497,7 @@ main (int argc, char **argv)
   g_test_add_func ("/media/image/grey-16-bit", test_grey_and_16_bit_png);
   g_test_add_func ("/media/image/jpeg-webp-cmyk", test_jpeg_webp_and_cmyk);
   g_test_add_func ("/media/image/gif-first-frame", test_gif_first_frame);
+  g_test_add_func ("/media/image/jpeg-reduced-decode", test_jpeg_reduced_decode_matches_full);
   g_test_add_func ("/media/image/exif-orientation", test_exif_orientation);
   g_test_add_func ("/media/image/bad-files", test_bad_files_are_refused_by_name);
   int status = g_test_run ();
