@@ -378,6 +378,12 @@ noise (int x, int y)
   return g_int_hash (&(int) { x * 7919 + y }) * 2654435761u | 0xff;
 }
 
+static guint32
+translucent_noise (int x, int y)
+{
+  return (noise (x, y) & 0xffffff00u) | (guint32) (x * 10);
+}
+
 static void
 assert_refused (const char *path, int code)
 {
@@ -485,6 +491,57 @@ test_bad_files_are_refused_by_name (void)
   media_test_assert_error_names (error, JD_MEDIA_ERROR_INVALID_ARGUMENT, "whole.png");
 }
 
+static void
+test_every_cut_is_refused (void)
+{
+  /* Any prefix of a picture that stops before its last structural element (PNG: the IEND
+   * chunk; JPEG: the end-of-image marker; GIF: the trailer byte) is refused as damaged or not
+   * a picture, never returned as a half-grey image. */
+  g_autoptr (GdkPixbuf) pixbuf = make_pixbuf (24, 16, TRUE, translucent_noise);
+  g_autofree char *png_data = NULL, *jpeg_data = NULL;
+  gsize png_size = 0, jpeg_size = 0;
+  g_assert_true (gdk_pixbuf_save_to_buffer (pixbuf, &png_data, &png_size, "png", NULL, NULL));
+  g_autoptr (GdkPixbuf) rgb = make_pixbuf (24, 16, FALSE, noise);
+  g_assert_true (gdk_pixbuf_save_to_buffer (rgb, &jpeg_data, &jpeg_size, "jpeg", NULL, NULL));
+  g_autofree char *gif_path = media_test_fixture ("two-frames.gif");
+  g_autofree char *interlaced_path = media_test_fixture ("interlaced.png");
+  g_autofree char *progressive_path = media_test_fixture ("progressive.jpg");
+  g_autofree char *gif_data = NULL, *interlaced_data = NULL, *progressive_data = NULL;
+  gsize gif_size = 0, interlaced_size = 0, progressive_size = 0;
+  g_assert_true (g_file_get_contents (gif_path, &gif_data, &gif_size, NULL));
+  g_assert_true (g_file_get_contents (interlaced_path, &interlaced_data, &interlaced_size, NULL));
+  g_assert_true (g_file_get_contents (progressive_path, &progressive_data, &progressive_size,
+                                      NULL));
+  const struct { const char *name, *data; gsize size, needed; } pictures[] = {
+    { "png", png_data, png_size, png_size - 8 },       /* IEND's length + name are 8 bytes */
+    { "jpeg", jpeg_data, jpeg_size, jpeg_size },
+    { "gif", gif_data, gif_size, gif_size },
+    { "interlaced png", interlaced_data, interlaced_size, interlaced_size - 8 },
+    { "progressive jpeg", progressive_data, progressive_size, progressive_size },
+  };
+  for (gsize p = 0; p < G_N_ELEMENTS (pictures); p++)
+    {
+      guint refused = 0;
+      for (gsize length = 0; length < pictures[p].needed; length++)
+        {
+          g_autoptr (GBytes) bytes = g_bytes_new (pictures[p].data, length);
+          g_autoptr (GError) error = NULL;
+          g_autoptr (JdImage) image = jd_image_load_from_bytes (bytes, "prefix", 8, 8, &error);
+          if (image != NULL)
+            g_error ("%s cut to %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " bytes was accepted",
+                     pictures[p].name, length, pictures[p].size);
+          g_assert_true (g_error_matches (error, JD_MEDIA_ERROR, JD_MEDIA_ERROR_DAMAGED)
+                         || g_error_matches (error, JD_MEDIA_ERROR, JD_MEDIA_ERROR_NOT_AN_IMAGE));
+          refused++;
+        }
+      g_autoptr (GBytes) whole = g_bytes_new (pictures[p].data, pictures[p].size);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (JdImage) image = jd_image_load_from_bytes (whole, "whole", 8, 8, &error);
+      g_assert_no_error (error);
+      g_test_message ("%s: all %u cuts refused, the whole file loads", pictures[p].name, refused);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -500,6 +557,7 @@ main (int argc, char **argv)
   g_test_add_func ("/media/image/jpeg-reduced-decode", test_jpeg_reduced_decode_matches_full);
   g_test_add_func ("/media/image/exif-orientation", test_exif_orientation);
   g_test_add_func ("/media/image/bad-files", test_bad_files_are_refused_by_name);
+  g_test_add_func ("/media/image/every-cut", test_every_cut_is_refused);
   int status = g_test_run ();
   media_test_rmtree (scratch);
   g_free (scratch);
