@@ -7,6 +7,7 @@
 
 #include "jd-image.h"
 #include "jd-media-error.h"
+#include "jd-picture-end.h"
 
 JdImage *
 jd_image_new (int width, int height, int channels, GError **error)
@@ -55,62 +56,8 @@ typedef struct
   guint8  *rows_done;
   int      rows_total, rows_seen;
   gboolean any_update;
-  /* Containers whose loaders paint every row even when the data ends early: JPEG (libjpeg
-   * inserts a fake end marker), WebP and interlaced PNG (one update for the whole area). Their
-   * own structure says whether all the data came. */
-  guint8   head[12];
-  guint64  bytes_seen;
-  guint64  last_sos, last_eoi; /* 1 + offset of the last JPEG FF DA / FF D9 marker, 0 if none */
-  guint64  last_idat, last_iend; /* the same for the PNG chunk names IDAT and IEND */
-  guint32  window;               /* the last four bytes, big-endian */
+  JdPictureEnd end;      /* PNG, JPEG, WebP: does the data reach the container's end? */
 } SizeCheck;
-
-static void
-scan_bytes (SizeCheck *check, const guint8 *data, gsize length)
-{
-  for (gsize i = 0; i < length; i++)
-    {
-      guint64 offset = check->bytes_seen + i;
-      if (offset < sizeof check->head)
-        check->head[offset] = data[i];
-      check->window = check->window << 8 | data[i];
-      /* Entropy-coded JPEG data stuffs every FF with 00, so FF DA / FF D9 are real markers.
-       * A PNG chunk name could appear by chance inside compressed data (odds about 2^-32 per
-       * byte); a false "complete" is harmless, a false "cut short" needs that and a cut. */
-      if ((check->window & 0xffff) == 0xffda)
-        check->last_sos = offset + 1;
-      else if ((check->window & 0xffff) == 0xffd9)
-        check->last_eoi = offset + 1;
-      else if (check->window == 0x49444154) /* IDAT */
-        check->last_idat = offset + 1;
-      else if (check->window == 0x49454e44) /* IEND */
-        check->last_iend = offset + 1;
-    }
-  check->bytes_seen += length;
-}
-
-/* TRUE when the JPEG, PNG or WebP data ended before its own structure says it is complete: a
- * JPEG needs an end-of-image marker after its last scan, a PNG an IEND chunk after its last
- * IDAT, a WebP file the length its RIFF header announces. Other formats are judged by the rows
- * their decoder painted. */
-static gboolean
-container_cut_short (const SizeCheck *check, GdkPixbufLoader *loader)
-{
-  GdkPixbufFormat *format = gdk_pixbuf_loader_get_format (loader);
-  g_autofree char *name = format != NULL ? gdk_pixbuf_format_get_name (format) : NULL;
-  if (g_strcmp0 (name, "jpeg") == 0)
-    return check->last_eoi <= check->last_sos;
-  if (g_strcmp0 (name, "png") == 0)
-    return check->last_iend <= check->last_idat;
-  if (g_strcmp0 (name, "webp") == 0 && check->bytes_seen >= sizeof check->head
-      && memcmp (check->head, "RIFF", 4) == 0)
-    {
-      guint64 riff = (guint64) check->head[4] | (guint64) check->head[5] << 8
-                     | (guint64) check->head[6] << 16 | (guint64) check->head[7] << 24;
-      return check->bytes_seen < riff + 8;
-    }
-  return FALSE;
-}
 
 static void
 on_area_prepared (GdkPixbufLoader *loader, gpointer user_data)
@@ -189,6 +136,7 @@ decode_stream (GInputStream *stream, const char *name, int target_longest, GErro
 {
   g_autoptr (GdkPixbufLoader) loader = gdk_pixbuf_loader_new ();
   SizeCheck check = { .target_longest = target_longest };
+  jd_picture_end_init (&check.end);
   g_signal_connect (loader, "size-prepared", G_CALLBACK (on_size_prepared), &check);
   g_signal_connect (loader, "area-prepared", G_CALLBACK (on_area_prepared), &check);
   g_signal_connect (loader, "area-updated", G_CALLBACK (on_area_updated), &check);
@@ -213,7 +161,7 @@ decode_stream (GInputStream *stream, const char *name, int target_longest, GErro
       if (n == 0)
         break;
       total += (guint64) n;
-      scan_bytes (&check, buffer, (gsize) n);
+      jd_picture_end_feed (&check.end, buffer, (gsize) n);
       if (!gdk_pixbuf_loader_write (loader, buffer, (gsize) n, &decode_error))
         {
           fed_all = FALSE;
@@ -266,7 +214,7 @@ decode_stream (GInputStream *stream, const char *name, int target_longest, GErro
                    what, check.rows_seen, check.rows_total);
       return NULL;
     }
-  if (container_cut_short (&check, loader))
+  if (jd_picture_end_cut_short (&check.end))
     {
       g_autofree char *what = format_description (loader);
       g_set_error (error, JD_MEDIA_ERROR, JD_MEDIA_ERROR_DAMAGED,

@@ -513,10 +513,10 @@ test_every_cut_is_refused (void)
   g_assert_true (g_file_get_contents (progressive_path, &progressive_data, &progressive_size,
                                       NULL));
   const struct { const char *name, *data; gsize size, needed; } pictures[] = {
-    { "png", png_data, png_size, png_size - 8 },       /* IEND's length + name are 8 bytes */
+    { "png", png_data, png_size, png_size },
     { "jpeg", jpeg_data, jpeg_size, jpeg_size },
     { "gif", gif_data, gif_size, gif_size },
-    { "interlaced png", interlaced_data, interlaced_size, interlaced_size - 8 },
+    { "interlaced png", interlaced_data, interlaced_size, interlaced_size },
     { "progressive jpeg", progressive_data, progressive_size, progressive_size },
   };
   for (gsize p = 0; p < G_N_ELEMENTS (pictures); p++)
@@ -542,6 +542,32 @@ test_every_cut_is_refused (void)
     }
 }
 
+static void
+test_data_after_the_end_is_ignored (void)
+{
+  /* Phones append a video after a JPEG's end ("motion photos"), cameras a second picture; a
+   * PNG may carry junk after IEND. The picture is complete, so it loads — even when the extra
+   * bytes hold what looks like a JPEG scan start (FF DA) with no end marker after it. */
+  g_autoptr (GdkPixbuf) pixbuf = make_pixbuf (16, 16, FALSE, two_blocks);
+  const char *types[] = { "jpeg", "png" };
+  for (gsize t = 0; t < G_N_ELEMENTS (types); t++)
+    {
+      g_autofree char *data = NULL;
+      gsize size = 0;
+      g_assert_true (gdk_pixbuf_save_to_buffer (pixbuf, &data, &size, types[t], NULL, NULL));
+      g_autoptr (GByteArray) longer = g_byte_array_new ();
+      g_byte_array_append (longer, (const guint8 *) data, (guint) size);
+      static const guint8 tail[] = { 0, 0, 0, 0x18, 'f', 't', 'y', 'p', 0xff, 0xda, 0, 8,
+                                     'I', 'D', 'A', 'T', 1, 2, 3, 0xff, 0xd8, 0xff, 0xda };
+      g_byte_array_append (longer, tail, sizeof tail);
+      g_autoptr (GBytes) bytes = g_bytes_new (longer->data, longer->len);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (JdImage) image = jd_image_load_from_bytes (bytes, types[t], 0, 0, &error);
+      g_assert_no_error (error);
+      assert_rgb_near (image, 2, 8, 0xd0, 0x20, 0x20, 8);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -558,6 +584,7 @@ main (int argc, char **argv)
   g_test_add_func ("/media/image/exif-orientation", test_exif_orientation);
   g_test_add_func ("/media/image/bad-files", test_bad_files_are_refused_by_name);
   g_test_add_func ("/media/image/every-cut", test_every_cut_is_refused);
+  g_test_add_func ("/media/image/data-after-end", test_data_after_the_end_is_ignored);
   int status = g_test_run ();
   media_test_rmtree (scratch);
   g_free (scratch);
