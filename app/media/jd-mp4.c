@@ -21,6 +21,7 @@
 #define DEFAULT_CRF        18
 #define FALLBACK_RATE      48000
 #define MAX_FRAME_SIDE     16384
+#define MAX_SECONDS        3600 /* keeps every sample count of the sound within an int */
 
 typedef struct
 {
@@ -87,13 +88,15 @@ check_input (const char *path, const JdMp4Input *in, GError **error)
     problem = "there are no frames";
   else if (in->fps_num <= 0 || in->fps_den <= 0 || in->fps_num > 1000 * in->fps_den)
     problem = "the frame rate must be a positive fraction of at most 1000 frames per second";
+  else if ((guint64) in->n_frames * (guint64) in->fps_den > (guint64) MAX_SECONDS * in->fps_num)
+    problem = "the clip must be at most an hour long";
   else if (in->crf < 0 || in->crf > 51)
     problem = "the CRF must be 0 (default) to 51";
   else if (in->audio != NULL
            && (in->audio->channels < 1 || in->audio->channels > 2 || in->audio->sample_rate < 1000
-               || in->audio->sample_rate > 768000
+               || in->audio->sample_rate > 192000
                || (in->audio->samples == NULL && in->audio->n_frames > 0)))
-    problem = "the sound must be mono or stereo at 1000 to 768000 Hz";
+    problem = "the sound must be mono or stereo at 1000 to 192000 Hz";
   for (guint i = 0; problem == NULL && i < in->n_frames; i++)
     {
       const JdImage *f = in->frames[i];

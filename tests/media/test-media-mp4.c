@@ -454,6 +454,12 @@ test_failures_leave_nothing (void)
   media_test_assert_error_names (error, JD_MEDIA_ERROR_INVALID_ARGUMENT, "bad.mp4");
   g_clear_error (&error);
   wrong = input;
+  wrong.fps_num = 1;
+  wrong.fps_den = 1201; /* 3 frames of 1201 s */
+  g_assert_false (jd_mp4_write (bad, &wrong, &error));
+  media_test_assert_error_names (error, JD_MEDIA_ERROR_INVALID_ARGUMENT, "bad.mp4");
+  g_clear_error (&error);
+  wrong = input;
   wrong.n_frames = 0;
   g_assert_false (jd_mp4_write (bad, &wrong, &error));
   media_test_assert_error_names (error, JD_MEDIA_ERROR_INVALID_ARGUMENT, "bad.mp4");
