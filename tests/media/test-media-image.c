@@ -485,6 +485,35 @@ test_bad_files_are_refused_by_name (void)
   g_assert_nonnull (strstr (error->message, "100 megapixels"));
   g_clear_error (&error);
 
+  /* The same for a JPEG whose frame header claims 10001×10001 and a GIF whose screen and
+   * frame claim 20000×20000 (4 gigabytes once decoded), patched from small valid files. */
+  g_autoptr (GdkPixbuf) small = make_pixbuf (16, 16, FALSE, noise);
+  g_autofree char *jpeg = NULL;
+  gsize jpeg_size = 0;
+  g_assert_true (gdk_pixbuf_save_to_buffer (small, &jpeg, &jpeg_size, "jpeg", NULL, NULL));
+  guint8 *sof = memmem (jpeg, jpeg_size, "\xff\xc0", 2);
+  g_assert_nonnull (sof);
+  sof[5] = sof[7] = 10001 >> 8;
+  sof[6] = sof[8] = 10001 & 0xff;
+  g_autofree char *huge_jpeg = g_build_filename (scratch, "huge.jpg", NULL);
+  g_assert_true (g_file_set_contents (huge_jpeg, jpeg, (gssize) jpeg_size, NULL));
+  assert_refused (huge_jpeg, JD_MEDIA_ERROR_TOO_LARGE);
+
+  g_autofree char *gif_fixture = media_test_fixture ("two-frames.gif");
+  g_autofree char *big_gif = NULL;
+  gsize gif_size = 0;
+  g_assert_true (g_file_get_contents (gif_fixture, &big_gif, &gif_size, NULL));
+  const guint16 side = 20000;
+  memcpy (big_gif + 6, &side, 2); /* logical screen, little-endian */
+  memcpy (big_gif + 8, &side, 2);
+  guint8 *frame = memchr (big_gif + 13 + 12, 0x2c, gif_size - 25); /* first image descriptor */
+  g_assert_nonnull (frame);
+  memcpy (frame + 5, &side, 2);
+  memcpy (frame + 7, &side, 2);
+  g_autofree char *huge_gif = g_build_filename (scratch, "huge.gif", NULL);
+  g_assert_true (g_file_set_contents (huge_gif, big_gif, (gssize) gif_size, NULL));
+  assert_refused (huge_gif, JD_MEDIA_ERROR_TOO_LARGE);
+
   /* Bad target sizes. */
   g_autoptr (JdImage) odd = jd_image_load (whole_path, 64, 0, &error);
   g_assert_null (odd);
