@@ -1,0 +1,30 @@
+/* jd-cpu-dnnl-private.h — one oneDNN primitive for one op shape, as jd-cpu-dnnl.c caches it.
+ *
+ * Exposed beside the cache so the benchmark support (jd-cpu-bench.c) can build the very
+ * primitive the backend runs and execute it in a loop with nothing around it: the "raw
+ * oneDNN" figure the op wrappers are compared with.
+ */
+#pragma once
+
+#include "jd-cpu-private.h"
+
+G_BEGIN_DECLS
+
+typedef struct _JdCpuDnnlPrimitive JdCpuDnnlPrimitive;
+
+/* Builds the primitive for op (JD_OP_LINEAR, CONV2D, CONV_TEMPORAL, CONV1D or
+ * CONV_TRANSPOSE1D), whose tensors give the shapes; the data pointers are not kept. */
+JdCpuDnnlPrimitive *jd_cpu_dnnl_primitive_new     (JdCpuBackend       *self,
+                                                   const JdOp         *op,
+                                                   GError            **error);
+void                jd_cpu_dnnl_primitive_free    (JdCpuDnnlPrimitive *primitive);
+/* Points the primitive's memory objects at op's tensors. */
+gboolean            jd_cpu_dnnl_primitive_bind    (JdCpuDnnlPrimitive *primitive,
+                                                   const JdOp         *op,
+                                                   GError            **error);
+/* Runs the primitive on the bound tensors and waits for it. */
+gboolean            jd_cpu_dnnl_primitive_execute (JdCpuBackend       *self,
+                                                   JdCpuDnnlPrimitive *primitive,
+                                                   GError            **error);
+
+G_END_DECLS
