@@ -1,9 +1,10 @@
 /* jointdit bench — the engine's speed next to the machine's limits.
  *
  * `jointdit bench ops` times the op front ends at the sizes the models use, as the engine calls
- * them (jd_linear, jd_conv2d, …, warm), next to the same oneDNN primitive executed directly
- * and the machine's FMA peak measured in the same run. Engine and raw calls alternate within
- * one loop so a noisy machine slows both alike; each figure is the median of its calls.
+ * them (jd_linear, jd_conv2d, …, warm), next to the same oneDNN primitive executed directly,
+ * oneDNN on the PyTorch layouts as given, and the machine's FMA peak measured in the same run.
+ * The calls interleave within one loop so a noisy machine slows all alike; each figure is the
+ * median of its calls.
  */
 #include <math.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@ struct _BenchRow {
   float         scale;
   gboolean    (*engine) (JdBackend *backend, BenchRow *row, GError **error);
   JdCpuRawDnnl *raw;        /* NULL: no raw oneDNN counterpart (attention) */
+  JdCpuRawDnnl *plain;      /* oneDNN on the PyTorch layouts; NULL where raw already is */
 };
 
 static void
@@ -38,6 +40,7 @@ bench_row_free (BenchRow *row)
   for (int i = 0; i < 5; i++)
     g_clear_pointer (&row->t[i], jd_tensor_free);
   g_clear_pointer (&row->raw, jd_cpu_raw_dnnl_free);
+  g_clear_pointer (&row->plain, jd_cpu_raw_dnnl_free);
   g_free (row);
 }
 
@@ -124,7 +127,7 @@ linear_row (JdBackend *backend, GRand *rng, int64_t m, int64_t k, int64_t n, GEr
                                 " → N %" G_GINT64_FORMAT, m, k, n);
   row->flops = 2.0 * m * n * k;
   row->engine = engine_linear;
-  row->raw = jd_cpu_raw_dnnl_new_linear (backend, row->t[0], row->t[1], row->t[2], row->t[3],
+  row->raw = jd_cpu_raw_dnnl_new_linear (backend, FALSE, row->t[0], row->t[1], row->t[2], row->t[3],
                                          error);
   return row->raw ? g_steal_pointer (&row) : NULL;
 }
@@ -149,9 +152,12 @@ conv2d_row (JdBackend *backend, GRand *rng, int64_t n, int64_t cin, int64_t h, i
   row->stride = stride;
   row->padding = padding;
   row->engine = engine_conv2d;
-  row->raw = jd_cpu_raw_dnnl_new_conv2d (backend, row->t[0], row->t[1], row->t[2], stride,
-                                         padding, row->t[3], error);
-  return row->raw ? g_steal_pointer (&row) : NULL;
+  for (int plain = 0; plain < 2; plain++)
+    if ((*(plain ? &row->plain : &row->raw) = jd_cpu_raw_dnnl_new_conv2d (
+           backend, plain, row->t[0], row->t[1], row->t[2], stride, padding, row->t[3],
+           error)) == NULL)
+      return NULL;
+  return g_steal_pointer (&row);
 }
 
 static BenchRow *
@@ -170,9 +176,11 @@ temporal_row (JdBackend *backend, GRand *rng, int64_t n, int64_t c, int64_t t, i
                                 ", kt %" G_GINT64_FORMAT, n, c, t, h, w, c, kt);
   row->flops = 2.0 * n * c * t * h * w * c * kt;
   row->engine = engine_conv_temporal;
-  row->raw = jd_cpu_raw_dnnl_new_conv_temporal (backend, row->t[0], row->t[1], row->t[2],
-                                                row->t[3], error);
-  return row->raw ? g_steal_pointer (&row) : NULL;
+  for (int plain = 0; plain < 2; plain++)
+    if ((*(plain ? &row->plain : &row->raw) = jd_cpu_raw_dnnl_new_conv_temporal (
+           backend, plain, row->t[0], row->t[1], row->t[2], row->t[3], error)) == NULL)
+      return NULL;
+  return g_steal_pointer (&row);
 }
 
 static BenchRow *
@@ -196,9 +204,12 @@ conv1d_row (JdBackend *backend, GRand *rng, int64_t n, int64_t cin, int64_t l, i
   row->padding = padding;
   row->extra = dilation;
   row->engine = engine_conv1d;
-  row->raw = jd_cpu_raw_dnnl_new_conv1d (backend, row->t[0], row->t[1], row->t[2], 1, padding,
-                                         dilation, row->t[3], error);
-  return row->raw ? g_steal_pointer (&row) : NULL;
+  for (int plain = 0; plain < 2; plain++)
+    if ((*(plain ? &row->plain : &row->raw) = jd_cpu_raw_dnnl_new_conv1d (
+           backend, plain, row->t[0], row->t[1], row->t[2], 1, padding, dilation, row->t[3],
+           error)) == NULL)
+      return NULL;
+  return g_steal_pointer (&row);
 }
 
 static BenchRow *
@@ -222,9 +233,12 @@ transpose1d_row (JdBackend *backend, GRand *rng, int64_t n, int64_t cin, int64_t
   row->stride = stride;
   row->padding = padding;
   row->engine = engine_conv_transpose1d;
-  row->raw = jd_cpu_raw_dnnl_new_conv_transpose1d (backend, row->t[0], row->t[1], row->t[2],
-                                                   stride, padding, 0, row->t[3], error);
-  return row->raw ? g_steal_pointer (&row) : NULL;
+  for (int plain = 0; plain < 2; plain++)
+    if ((*(plain ? &row->plain : &row->raw) = jd_cpu_raw_dnnl_new_conv_transpose1d (
+           backend, plain, row->t[0], row->t[1], row->t[2], stride, padding, 0, row->t[3],
+           error)) == NULL)
+      return NULL;
+  return g_steal_pointer (&row);
 }
 
 static BenchRow *
@@ -263,41 +277,57 @@ median (GArray *times)
   return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
 }
 
+enum { ENGINE, RAW, PLAIN, N_CONTENDERS };
+
 static gboolean
-time_call (JdBackend *backend, BenchRow *row, gboolean raw, GArray *times, GError **error)
+run_contender (JdBackend *backend, BenchRow *row, int which, GError **error)
 {
-  gint64 start = g_get_monotonic_time ();
-  gboolean ok = raw ? jd_cpu_raw_dnnl_run (row->raw, error) : row->engine (backend, row, error);
-  double seconds = (g_get_monotonic_time () - start) * 1e-6;
-  g_array_append_val (times, seconds);
-  return ok;
+  switch (which)
+    {
+    case ENGINE: return row->engine (backend, row, error);
+    case RAW: return jd_cpu_raw_dnnl_run (row->raw, error);
+    default: return jd_cpu_raw_dnnl_run (row->plain, error);
+    }
 }
 
-/* Median seconds per call of the engine and (when the row has one) the raw primitive, calls
- * alternating and the order flipping every round, for about `seconds` of wall time. */
+/* Median seconds per call of the engine, the raw primitive and the plain-layout primitive
+ * (those the row has; 0 for the others), calls interleaved and the order rotating every
+ * round, for about `seconds` of wall time. */
 static gboolean
-measure_row (JdBackend *backend, BenchRow *row, double seconds, double *engine_s,
-             double *raw_s, GError **error)
+measure_row (JdBackend *backend, BenchRow *row, double seconds, double *median_s,
+             GError **error)
 {
-  g_autoptr (GArray) engine_times = g_array_new (FALSE, FALSE, sizeof (double));
-  g_autoptr (GArray) raw_times = g_array_new (FALSE, FALSE, sizeof (double));
+  gboolean present[N_CONTENDERS] = { TRUE, row->raw != NULL, row->plain != NULL };
+  GArray *times[N_CONTENDERS];
+  for (int c = 0; c < N_CONTENDERS; c++)
+    {
+      times[c] = g_array_new (FALSE, FALSE, sizeof (double));
+      median_s[c] = 0.0;
+    }
+  gboolean ok = TRUE;
   /* Warm-up: the engine builds and caches its primitive, pages are touched. */
-  if (!row->engine (backend, row, error) || (row->raw && !jd_cpu_raw_dnnl_run (row->raw, error)))
-    return FALSE;
+  for (int c = 0; ok && c < N_CONTENDERS; c++)
+    ok = !present[c] || run_contender (backend, row, c, error);
   gint64 deadline = g_get_monotonic_time () + (gint64) (seconds * 1e6);
-  for (int round = 0; round < 5 || (g_get_monotonic_time () < deadline && round < 100000);
-       round++)
-    for (int i = 0; i < 2; i++)
+  for (int round = 0;
+       ok && (round < 5 || (g_get_monotonic_time () < deadline && round < 100000)); round++)
+    for (int i = 0; ok && i < N_CONTENDERS; i++)
       {
-        gboolean raw = (i + round) % 2 == 1;
-        if (raw && row->raw == NULL)
+        int c = (i + round) % N_CONTENDERS;
+        if (!present[c])
           continue;
-        if (!time_call (backend, row, raw, raw ? raw_times : engine_times, error))
-          return FALSE;
+        gint64 start = g_get_monotonic_time ();
+        ok = run_contender (backend, row, c, error);
+        double elapsed = (g_get_monotonic_time () - start) * 1e-6;
+        g_array_append_val (times[c], elapsed);
       }
-  *engine_s = median (engine_times);
-  *raw_s = row->raw ? median (raw_times) : 0.0;
-  return TRUE;
+  for (int c = 0; c < N_CONTENDERS; c++)
+    {
+      if (ok && present[c])
+        median_s[c] = median (times[c]);
+      g_array_unref (times[c]);
+    }
+  return ok;
 }
 
 static char *
@@ -338,6 +368,7 @@ run_ops (int n_threads, double seconds)
   /* Sizes of the video DiT / UNet blocks (320 channels on 64×64 latents, 4096 tokens) and of
    * the HiFi-GAN vocoder. */
   ADD (linear_row (backend, rng, 4096, 320, 320, &error));
+  ADD (linear_row (backend, rng, 256, 320, 320, &error));  /* small: shows per-call overhead */
   ADD (linear_row (backend, rng, 4096, 320, 1280, &error));
   ADD (linear_row (backend, rng, 4096, 1280, 320, &error));
   ADD (conv2d_row (backend, rng, 1, 320, 64, 64, 320, 3, 1, 1, &error));
@@ -351,17 +382,16 @@ run_ops (int n_threads, double seconds)
   /* The peak is measured before and after the rows and the higher figure kept: on a busy or
    * frequency-scaling machine a single short measurement can land low and flatter the ops. */
   double peak = jd_cpu_measure_fma_peak_gflops (pool, MIN (0.5, seconds));
-  g_autofree double *engine_s = g_new0 (double, rows->len);
-  g_autofree double *raw_s = g_new0 (double, rows->len);
+  g_autofree double *median_s = g_new0 (double, rows->len * N_CONTENDERS);
   g_autoptr (GPtrArray) notes = g_ptr_array_new_with_free_func (g_free);
   for (guint i = 0; i < rows->len; i++)
     {
       BenchRow *row = rows->pdata[i];
       g_autoptr (GError) row_error = NULL;
       fprintf (stderr, "\rmeasuring %u/%u: %s…", i + 1, rows->len, row->op);
-      if (!measure_row (backend, row, seconds, &engine_s[i], &raw_s[i], &row_error))
+      if (!measure_row (backend, row, seconds, &median_s[i * N_CONTENDERS], &row_error))
         {
-          engine_s[i] = 0.0;
+          median_s[i * N_CONTENDERS + ENGINE] = 0.0;
           g_ptr_array_add (notes, g_strdup_printf ("%s: %s", row->op, row_error->message));
         }
     }
@@ -373,35 +403,42 @@ run_ops (int n_threads, double seconds)
   g_autofree char *date = g_date_time_format (now, "%Y-%m-%d %H:%M UTC");
   printf ("Machine: %s, %d thread%s, SIMD %s, measured FMA peak %.1f GFLOP/s (F32)\n", cpu,
           threads, threads == 1 ? "" : "s", jd_cpu_simd_name (), peak);
-  printf ("Run: %s, about %.2g s per row, median of alternating engine / raw calls\n\n", date,
+  printf ("Run: %s, about %.2g s per row, median of interleaved calls\n\n", date,
           seconds);
-  printf ("%-18s %-34s %8s %10s %10s %10s %7s %7s\n", "op", "shape", "GFLOP", "engine ms",
-          "engine", "raw oneDNN", "eng/raw", "% peak");
-  printf ("%-18s %-34s %8s %10s %10s %10s %7s %7s\n", "", "", "", "", "GFLOP/s", "GFLOP/s", "",
-          "");
+  printf ("%-18s %-34s %7s %9s %8s %8s %7s %8s %7s\n", "op", "shape", "GFLOP", "engine ms",
+          "engine", "raw", "eng/raw", "plain", "% peak");
+  printf ("%-18s %-34s %7s %9s %8s %8s %7s %8s %7s\n", "", "", "", "", "GFLOP/s", "GFLOP/s",
+          "", "GFLOP/s", "");
   for (guint i = 0; i < rows->len; i++)
     {
       BenchRow *row = rows->pdata[i];
+      const double *t = &median_s[i * N_CONTENDERS];
       /* The shape column holds multi-byte "×"; pad by characters, not bytes. */
       glong pad = 34 - g_utf8_strlen (row->shape, -1);
-      printf ("%-18s %s%*s %8.2f ", row->op, row->shape, (int) MAX (pad, 0), "",
+      printf ("%-18s %s%*s %7.2f ", row->op, row->shape, (int) MAX (pad, 0), "",
               row->flops * 1e-9);
-      if (engine_s[i] <= 0.0)
+      if (t[ENGINE] <= 0.0)
         {
-          printf ("%10s %10s %10s %7s %7s\n", "n/a", "n/a", "n/a", "n/a", "n/a");
+          printf ("%9s %8s %8s %7s %8s %7s\n", "n/a", "n/a", "n/a", "n/a", "n/a", "n/a");
           continue;
         }
-      double engine_gflops = row->flops / engine_s[i] * 1e-9;
-      printf ("%10.2f %10.1f ", engine_s[i] * 1e3, engine_gflops);
-      if (row->raw)
-        {
-          double raw_gflops = row->flops / raw_s[i] * 1e-9;
-          printf ("%10.1f %6.1f%% ", raw_gflops, 100.0 * engine_gflops / raw_gflops);
-        }
+      double engine_gflops = row->flops / t[ENGINE] * 1e-9;
+      printf ("%9.2f %8.1f ", t[ENGINE] * 1e3, engine_gflops);
+      if (t[RAW] > 0.0)
+        printf ("%8.1f %6.1f%% ", row->flops / t[RAW] * 1e-9,
+                100.0 * engine_gflops / (row->flops / t[RAW] * 1e-9));
       else
-        printf ("%10s %7s ", "-", "-");
+        printf ("%8s %7s ", "-", "-");
+      if (t[PLAIN] > 0.0)
+        printf ("%8.1f ", row->flops / t[PLAIN] * 1e-9);
+      else
+        printf ("%8s ", "-");
       printf ("%6.1f%%\n", 100.0 * engine_gflops / peak);
     }
+  printf ("\nengine: the op front end (jd_linear, jd_conv2d, ...) as the engine calls it, "
+          "reorders included;\nraw: the same oneDNN primitive executed alone on operands "
+          "already in its layouts;\nplain: oneDNN on the PyTorch layouts as given (what the "
+          "engine would run without reordering).\n");
   for (guint i = 0; i < notes->len; i++)
     printf ("%s%s\n", i == 0 ? "\n" : "", (char *) notes->pdata[i]);
   return JD_EXIT_OK;

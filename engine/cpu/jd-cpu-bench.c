@@ -11,6 +11,7 @@ struct _JdCpuRawDnnl {
 /* The op is described exactly as the front ends of jd-ops-conv.c describe it. */
 static JdCpuRawDnnl *
 raw_new (JdBackend *backend,
+         gboolean   plain_layouts,
          JdOp      *op,
          GError   **error)
 {
@@ -34,7 +35,7 @@ raw_new (JdBackend *backend,
   g_autoptr (JdCpuRawDnnl) raw = g_new0 (JdCpuRawDnnl, 1);
   raw->backend = self;
   raw->arena = jd_cpu_dnnl_arena_new ();
-  raw->primitive = jd_cpu_dnnl_primitive_new (self, op, error);
+  raw->primitive = jd_cpu_dnnl_primitive_new_with_layouts (self, op, plain_layouts, error);
   /* One full run fills the primitive's own-layout copies with the op's real data. */
   if (raw->primitive == NULL || !jd_cpu_dnnl_primitive_bind (raw->primitive, raw->arena, op, error)
       || !jd_cpu_dnnl_primitive_execute (self, raw->primitive, error))
@@ -44,6 +45,7 @@ raw_new (JdBackend *backend,
 
 JdCpuRawDnnl *
 jd_cpu_raw_dnnl_new_linear (JdBackend      *backend,
+                            gboolean        plain_layouts,
                             const JdTensor *x,
                             const JdTensor *weight,
                             const JdTensor *bias,
@@ -51,11 +53,12 @@ jd_cpu_raw_dnnl_new_linear (JdBackend      *backend,
                             GError        **error)
 {
   JdOp op = { .kind = JD_OP_LINEAR, .src = { x, weight, bias }, .dst = dst };
-  return raw_new (backend, &op, error);
+  return raw_new (backend, plain_layouts, &op, error);
 }
 
 JdCpuRawDnnl *
 jd_cpu_raw_dnnl_new_conv2d (JdBackend      *backend,
+                            gboolean        plain_layouts,
                             const JdTensor *x,
                             const JdTensor *weight,
                             const JdTensor *bias,
@@ -66,11 +69,12 @@ jd_cpu_raw_dnnl_new_conv2d (JdBackend      *backend,
 {
   JdOp op = { .kind = JD_OP_CONV2D, .src = { x, weight, bias }, .dst = dst };
   op.params.conv = (JdConvParams) { .stride = { stride, stride }, .padding = { padding, padding } };
-  return raw_new (backend, &op, error);
+  return raw_new (backend, plain_layouts, &op, error);
 }
 
 JdCpuRawDnnl *
 jd_cpu_raw_dnnl_new_conv_temporal (JdBackend      *backend,
+                                   gboolean        plain_layouts,
                                    const JdTensor *x,
                                    const JdTensor *weight,
                                    const JdTensor *bias,
@@ -79,11 +83,12 @@ jd_cpu_raw_dnnl_new_conv_temporal (JdBackend      *backend,
 {
   JdOp op = { .kind = JD_OP_CONV_TEMPORAL, .src = { x, weight, bias }, .dst = dst };
   op.params.conv.padding[0] = (int) (weight->shape[2] / 2);
-  return raw_new (backend, &op, error);
+  return raw_new (backend, plain_layouts, &op, error);
 }
 
 JdCpuRawDnnl *
 jd_cpu_raw_dnnl_new_conv1d (JdBackend      *backend,
+                            gboolean        plain_layouts,
                             const JdTensor *x,
                             const JdTensor *weight,
                             const JdTensor *bias,
@@ -96,11 +101,12 @@ jd_cpu_raw_dnnl_new_conv1d (JdBackend      *backend,
   JdOp op = { .kind = JD_OP_CONV1D, .src = { x, weight, bias }, .dst = dst };
   op.params.conv = (JdConvParams) { .stride = { stride }, .padding = { padding },
                                     .dilation = { dilation } };
-  return raw_new (backend, &op, error);
+  return raw_new (backend, plain_layouts, &op, error);
 }
 
 JdCpuRawDnnl *
 jd_cpu_raw_dnnl_new_conv_transpose1d (JdBackend      *backend,
+                                      gboolean        plain_layouts,
                                       const JdTensor *x,
                                       const JdTensor *weight,
                                       const JdTensor *bias,
@@ -113,7 +119,7 @@ jd_cpu_raw_dnnl_new_conv_transpose1d (JdBackend      *backend,
   JdOp op = { .kind = JD_OP_CONV_TRANSPOSE1D, .src = { x, weight, bias }, .dst = dst };
   op.params.conv = (JdConvParams) { .stride = { stride }, .padding = { padding },
                                     .output_padding = output_padding };
-  return raw_new (backend, &op, error);
+  return raw_new (backend, plain_layouts, &op, error);
 }
 
 gboolean

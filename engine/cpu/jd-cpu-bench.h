@@ -6,6 +6,10 @@
  * The benchmark times that next to the op front end (jd_linear, jd_conv2d, …) to show what
  * the engine's wrapping, reorders included, costs. The arguments must be ones the front end
  * accepts.
+ *
+ * With plain_layouts, the primitive is instead built on the tensors' own (PyTorch) layouts,
+ * as a caller handing those tensors straight to oneDNN would get it; the benchmark shows it
+ * to justify the layouts the engine chooses.
  */
 #pragma once
 
@@ -16,12 +20,14 @@ G_BEGIN_DECLS
 typedef struct _JdCpuRawDnnl JdCpuRawDnnl;
 
 JdCpuRawDnnl *jd_cpu_raw_dnnl_new_linear           (JdBackend      *backend,
+                                                    gboolean        plain_layouts,
                                                     const JdTensor *x,
                                                     const JdTensor *weight,
                                                     const JdTensor *bias,
                                                     JdTensor       *dst,
                                                     GError        **error);
 JdCpuRawDnnl *jd_cpu_raw_dnnl_new_conv2d           (JdBackend      *backend,
+                                                    gboolean        plain_layouts,
                                                     const JdTensor *x,
                                                     const JdTensor *weight,
                                                     const JdTensor *bias,
@@ -30,12 +36,14 @@ JdCpuRawDnnl *jd_cpu_raw_dnnl_new_conv2d           (JdBackend      *backend,
                                                     JdTensor       *dst,
                                                     GError        **error);
 JdCpuRawDnnl *jd_cpu_raw_dnnl_new_conv_temporal    (JdBackend      *backend,
+                                                    gboolean        plain_layouts,
                                                     const JdTensor *x,
                                                     const JdTensor *weight,
                                                     const JdTensor *bias,
                                                     JdTensor       *dst,
                                                     GError        **error);
 JdCpuRawDnnl *jd_cpu_raw_dnnl_new_conv1d           (JdBackend      *backend,
+                                                    gboolean        plain_layouts,
                                                     const JdTensor *x,
                                                     const JdTensor *weight,
                                                     const JdTensor *bias,
@@ -45,6 +53,7 @@ JdCpuRawDnnl *jd_cpu_raw_dnnl_new_conv1d           (JdBackend      *backend,
                                                     JdTensor       *dst,
                                                     GError        **error);
 JdCpuRawDnnl *jd_cpu_raw_dnnl_new_conv_transpose1d (JdBackend      *backend,
+                                                    gboolean        plain_layouts,
                                                     const JdTensor *x,
                                                     const JdTensor *weight,
                                                     const JdTensor *bias,

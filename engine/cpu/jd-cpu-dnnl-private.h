@@ -24,6 +24,12 @@ void                jd_cpu_dnnl_arena_free        (JdCpuDnnlArena     *arena);
 JdCpuDnnlPrimitive *jd_cpu_dnnl_primitive_new     (JdCpuBackend       *self,
                                                    const JdOp         *op,
                                                    GError            **error);
+/* The same with plain_only: the tensors' own layouts, whatever oneDNN would prefer (for the
+ * benchmark's comparison of the layout choice). */
+JdCpuDnnlPrimitive *jd_cpu_dnnl_primitive_new_with_layouts (JdCpuBackend *self,
+                                                            const JdOp   *op,
+                                                            gboolean      plain_only,
+                                                            GError      **error);
 void                jd_cpu_dnnl_primitive_free    (JdCpuDnnlPrimitive *primitive);
 /* Points the primitive's memory objects at op's tensors, and its reordered copies (if any)
  * at the arena. */

@@ -321,9 +321,10 @@ prepare_argument (JdCpuBackend             *self,
 }
 
 JdCpuDnnlPrimitive *
-jd_cpu_dnnl_primitive_new (JdCpuBackend *self,
-                           const JdOp   *op,
-                           GError      **error)
+jd_cpu_dnnl_primitive_new_with_layouts (JdCpuBackend *self,
+                                        const JdOp   *op,
+                                        gboolean      plain_only,
+                                        GError      **error)
 {
   DnnlProblem p = { 0 };
   p.has_bias = op->src[2] != NULL;
@@ -334,7 +335,7 @@ jd_cpu_dnnl_primitive_new (JdCpuBackend *self,
     return NULL;
   /* Convolutions let oneDNN pick the layouts (see the top of this file). */
   dnnl_memory_desc_t src = p.src, weights = p.weights, dst = p.dst;
-  if (!is_linear
+  if (!is_linear && !plain_only
       && (!any_layout (&p.src, &src, error) || !any_layout (&p.weights, &weights, error)
           || !any_layout (&p.dst, &dst, error)))
     return NULL;
@@ -400,6 +401,14 @@ jd_cpu_dnnl_primitive_new (JdCpuBackend *self,
                           DNNL_MEMORY_ALLOCATE, error));
   dnnl_primitive_desc_destroy (pd);
   return ok ? g_steal_pointer (&primitive) : NULL;
+}
+
+JdCpuDnnlPrimitive *
+jd_cpu_dnnl_primitive_new (JdCpuBackend *self,
+                           const JdOp   *op,
+                           GError      **error)
+{
+  return jd_cpu_dnnl_primitive_new_with_layouts (self, op, FALSE, error);
 }
 
 static gboolean
