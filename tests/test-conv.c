@@ -268,6 +268,22 @@ test_transpose1d (void)
     }
 }
 
+/* Cached primitives are keyed by shape: new buffers for a known shape, and a larger op in
+ * between that regrows the shared buffers for reordered copies, must still give right answers. */
+static void
+test_cache_and_arena (void)
+{
+  g_autoptr (GRand) rng = jd_test_rng ();
+  const Conv2dCase small = { 1, 16, 6, 6, 16, 3, 3, 1, 1, 1 };
+  const Conv2dCase large = { 2, 24, 20, 18, 24, 3, 3, 1, 1, 1 };
+  for (int i = 0; i < 3; i++)
+    {
+      check_conv2d (rng, &small, i % 2);
+      check_conv2d (rng, &large, TRUE);
+      check_temporal (rng, 1, 16, 3, 4, 4, 16, 3, TRUE);
+    }
+}
+
 /* Results stay close whatever the thread count (summation order may change). */
 static void
 test_thread_counts (void)
@@ -329,6 +345,11 @@ test_refusals (void)
     const int64_t tiny[4] = { 1, 3, 1, 1 };
     g_autoptr (JdTensor) small = jd_test_tensor_random (rng, -1, 1, 4, tiny);
     REFUSED (jd_conv2d (backend, small, w, NULL, 1, 0, dst, &_error), "conv2d", "kernel");
+  }
+  {
+    g_autoptr (JdTensor) alias = jd_tensor_new_view (backend, JD_DTYPE_F32, 4, ds, w->data);
+    REFUSED (jd_conv2d (backend, x, w, NULL, 1, 1, alias, &_error), "conv2d",
+             "shares memory with weight");
   }
   for (int i = 0; i < 16; i++)
     g_assert_true (isnan (((float *) dst->data)[i]));
@@ -392,6 +413,7 @@ main (int argc, char **argv)
   g_test_add_func ("/conv/temporal", test_temporal);
   g_test_add_func ("/conv/conv1d", test_conv1d);
   g_test_add_func ("/conv/transpose1d", test_transpose1d);
+  g_test_add_func ("/conv/cache-arena", test_cache_and_arena);
   g_test_add_func ("/conv/thread-counts", test_thread_counts);
   g_test_add_func ("/conv/refusals", test_refusals);
   return g_test_run ();

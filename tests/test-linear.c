@@ -155,6 +155,13 @@ test_refusals (void)
     g_assert_false (jd_linear (backend, x, w3, bias, dst, &error));
     assert_refused (error, "weight");
   }
+  {
+    /* In place: a (4, 6) x written as its own (4, 3) output would overwrite unread input. */
+    g_autoptr (GError) error = NULL;
+    g_autoptr (JdTensor) alias = jd_tensor_new_view (backend, JD_DTYPE_F32, 2, ds, x->data);
+    g_assert_false (jd_linear (backend, x, w, bias, alias, &error));
+    assert_refused (error, "shares memory with x");
+  }
   /* Nothing was written by the refused calls. */
   for (int i = 0; i < 12; i++)
     g_assert_true (isnan (((float *) dst->data)[i]));

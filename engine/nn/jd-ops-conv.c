@@ -25,6 +25,39 @@ check_not_empty (const char     *op,
   return TRUE;
 }
 
+static gboolean
+overlaps (const JdTensor *a,
+          const JdTensor *b)
+{
+  if (a == NULL || b == NULL)
+    return FALSE;
+  const char *a0 = a->data, *b0 = b->data;
+  return a0 < b0 + jd_tensor_nbytes (b) && b0 < a0 + jd_tensor_nbytes (a);
+}
+
+/* These ops read their inputs while writing the output, so they cannot run in place. */
+static gboolean
+check_no_overlap (const char     *op,
+                  const JdTensor *x,
+                  const JdTensor *weight,
+                  const JdTensor *bias,
+                  const JdTensor *dst,
+                  GError        **error)
+{
+  const JdTensor *inputs[] = { x, weight, bias };
+  const char *roles[] = { "x", "weight", "bias" };
+  for (gsize i = 0; i < G_N_ELEMENTS (inputs); i++)
+    if (overlaps (inputs[i], dst))
+      {
+        g_autofree char *shape = jd_tensor_shape_string (dst);
+        g_set_error (error, JD_ERROR, JD_ERROR_INVALID_ARGUMENT,
+                     "%s: the output %s shares memory with %s; this op cannot run in place",
+                     op, shape, roles[i]);
+        return FALSE;
+      }
+  return TRUE;
+}
+
 /* x, weight (ranks given) and dst on backend, F32, non-empty; bias NULL or of length `bias_length`
  * (taken from the weight by the caller). */
 static gboolean
@@ -133,6 +166,9 @@ jd_linear (JdBackend      *backend,
   if (!jd_ops_check_dst (op, dst, x->ndim, shape, error))
     return FALSE;
 
+  if (!check_no_overlap (op, x, weight, bias, dst, error))
+    return FALSE;
+
   JdOp run = { .kind = JD_OP_LINEAR, .n_src = 3, .src = { x, weight, bias }, .dst = dst };
   return jd_backend_run (backend, &run, error);
 }
@@ -160,6 +196,9 @@ jd_conv2d (JdBackend      *backend,
                              padding, 1, &shape[2 + i], error))
       return FALSE;
   if (!jd_ops_check_dst (op, dst, 4, shape, error))
+    return FALSE;
+
+  if (!check_no_overlap (op, x, weight, bias, dst, error))
     return FALSE;
 
   JdOp run = { .kind = JD_OP_CONV2D, .n_src = 3, .src = { x, weight, bias }, .dst = dst };
@@ -203,6 +242,9 @@ jd_conv_temporal (JdBackend      *backend,
   if (!jd_ops_check_dst (op, dst, 5, shape, error))
     return FALSE;
 
+  if (!check_no_overlap (op, x, weight, bias, dst, error))
+    return FALSE;
+
   JdOp run = { .kind = JD_OP_CONV_TEMPORAL, .n_src = 3, .src = { x, weight, bias }, .dst = dst };
   for (int i = 0; i < 3; i++)
     {
@@ -236,6 +278,9 @@ jd_conv1d (JdBackend      *backend,
   if (!conv_output_length (op, x, weight, x->shape[2], weight->shape[2], stride, padding,
                            dilation, &shape[2], error)
       || !jd_ops_check_dst (op, dst, 3, shape, error))
+    return FALSE;
+
+  if (!check_no_overlap (op, x, weight, bias, dst, error))
     return FALSE;
 
   JdOp run = { .kind = JD_OP_CONV1D, .n_src = 3, .src = { x, weight, bias }, .dst = dst };
@@ -290,6 +335,9 @@ jd_conv_transpose1d (JdBackend      *backend,
     }
   int64_t shape[3] = { x->shape[0], weight->shape[1], length };
   if (!jd_ops_check_dst (op, dst, 3, shape, error))
+    return FALSE;
+
+  if (!check_no_overlap (op, x, weight, bias, dst, error))
     return FALSE;
 
   JdOp run = { .kind = JD_OP_CONV_TRANSPOSE1D, .n_src = 3, .src = { x, weight, bias },
