@@ -150,7 +150,6 @@ jd_cpu_dnnl_cache_free (JdCpuDnnlCache *cache)
 typedef struct {
   dnnl_memory_desc_t src, weights, bias, dst;
   gboolean           has_bias;
-  int                spatial;  /* convolution: 1 or 2 spatial dims; 0 for matmul */
   gboolean           transposed;
   dnnl_dims_t        strides, dilates, padding_l, padding_r;
 } DnnlProblem;
@@ -250,7 +249,6 @@ describe_conv (const JdOp  *op,
     default:
       g_assert_not_reached ();
     }
-  p->spatial = ndims - 2;
 
   if (!init_plain (&p->src, ndims, xdims, error) || !init_plain (&p->dst, ndims, ddims, error))
     return FALSE;
