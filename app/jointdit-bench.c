@@ -379,9 +379,11 @@ run_ops (int n_threads, double seconds)
   ADD (attention_row (backend, rng, 1, 4096, 5, 64, &error));
 #undef ADD
 
-  /* The peak is measured before and after the rows and the higher figure kept: on a busy or
-   * frequency-scaling machine a single short measurement can land low and flatter the ops. */
-  double peak = jd_cpu_measure_fma_peak_gflops (pool, MIN (0.5, seconds));
+  /* The peak is measured before every row and after the last, and the highest figure kept: on
+   * a busy or frequency-scaling machine one short measurement can land low and flatter the
+   * ops. */
+  double peak_seconds = MIN (0.1, seconds);
+  double peak = 0.0;
   g_autofree double *median_s = g_new0 (double, rows->len * N_CONTENDERS);
   g_autoptr (GPtrArray) notes = g_ptr_array_new_with_free_func (g_free);
   for (guint i = 0; i < rows->len; i++)
@@ -389,6 +391,7 @@ run_ops (int n_threads, double seconds)
       BenchRow *row = rows->pdata[i];
       g_autoptr (GError) row_error = NULL;
       fprintf (stderr, "\rmeasuring %u/%u: %s…", i + 1, rows->len, row->op);
+      peak = MAX (peak, jd_cpu_measure_fma_peak_gflops (pool, peak_seconds));
       if (!measure_row (backend, row, seconds, &median_s[i * N_CONTENDERS], &row_error))
         {
           median_s[i * N_CONTENDERS + ENGINE] = 0.0;
@@ -396,13 +399,13 @@ run_ops (int n_threads, double seconds)
         }
     }
   fprintf (stderr, "\r%60s\r", "");
-  peak = MAX (peak, jd_cpu_measure_fma_peak_gflops (pool, MIN (0.5, seconds)));
+  peak = MAX (peak, jd_cpu_measure_fma_peak_gflops (pool, peak_seconds));
 
   g_autofree char *cpu = cpu_model_name ();
   g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
   g_autofree char *date = g_date_time_format (now, "%Y-%m-%d %H:%M UTC");
-  printf ("Machine: %s, %d thread%s, SIMD %s, measured FMA peak %.1f GFLOP/s (F32)\n", cpu,
-          threads, threads == 1 ? "" : "s", jd_cpu_simd_name (), peak);
+  printf ("Machine: %s, %d thread%s, SIMD %s, measured FMA peak %.1f GFLOP/s (F32, best of %u)\n", cpu,
+          threads, threads == 1 ? "" : "s", jd_cpu_simd_name (), peak, rows->len + 1);
   printf ("Run: %s, about %.2g s per row, median of interleaved calls\n\n", date,
           seconds);
   printf ("%-18s %-34s %7s %9s %8s %8s %7s %8s %7s\n", "op", "shape", "GFLOP", "engine ms",
