@@ -17,6 +17,9 @@ fma_loop_avx2 (int64_t iterations)
   for (int i = 0; i < ACCUMULATORS; i++)
     acc[i] = _mm256_set1_ps ((float) i);
   for (int64_t it = 0; it < iterations; it++)
+    /* Unrolled so the accumulators live in registers: a rolled loop keeps them in memory and
+     * measures store-to-load latency instead of the FMA units. */
+#pragma GCC unroll 16
     for (int i = 0; i < ACCUMULATORS; i++)
       acc[i] = _mm256_fmadd_ps (acc[i], a, b);
   __m256 sum = acc[0];
@@ -35,6 +38,9 @@ fma_loop_avx512 (int64_t iterations)
   for (int i = 0; i < ACCUMULATORS; i++)
     acc[i] = _mm512_set1_ps ((float) i);
   for (int64_t it = 0; it < iterations; it++)
+    /* Unrolled so the accumulators live in registers: a rolled loop keeps them in memory and
+     * measures store-to-load latency instead of the FMA units. */
+#pragma GCC unroll 16
     for (int i = 0; i < ACCUMULATORS; i++)
       acc[i] = _mm512_fmadd_ps (acc[i], a, b);
   __m512 sum = acc[0];

@@ -1,0 +1,49 @@
+/* jd-cpu-dnnl-private.h — one oneDNN primitive for one op shape, as jd-cpu-dnnl.c caches it.
+ *
+ * Exposed beside the cache so the benchmark support (jd-cpu-bench.c) can build the very
+ * primitive the backend runs and execute it in a loop with nothing around it: the "raw
+ * oneDNN" figure the op wrappers are compared with.
+ */
+#pragma once
+
+#include "jd-cpu-private.h"
+
+G_BEGIN_DECLS
+
+typedef struct _JdCpuDnnlPrimitive JdCpuDnnlPrimitive;
+/* Buffers for the reordered (channel-blocked) copies of a convolution's operands, grown to the
+ * largest op bound to them. One per backend; primitives bound to the same arena must run one
+ * at a time. */
+typedef struct _JdCpuDnnlArena JdCpuDnnlArena;
+
+JdCpuDnnlArena     *jd_cpu_dnnl_arena_new         (void);
+void                jd_cpu_dnnl_arena_free        (JdCpuDnnlArena     *arena);
+
+/* Builds the primitive for op (JD_OP_LINEAR, CONV2D, CONV_TEMPORAL, CONV1D or
+ * CONV_TRANSPOSE1D), whose tensors give the shapes; the data pointers are not kept. */
+JdCpuDnnlPrimitive *jd_cpu_dnnl_primitive_new     (JdCpuBackend       *self,
+                                                   const JdOp         *op,
+                                                   GError            **error);
+/* The same with plain_only: the tensors' own layouts, whatever oneDNN would prefer (for the
+ * benchmark's comparison of the layout choice). */
+JdCpuDnnlPrimitive *jd_cpu_dnnl_primitive_new_with_layouts (JdCpuBackend *self,
+                                                            const JdOp   *op,
+                                                            gboolean      plain_only,
+                                                            GError      **error);
+void                jd_cpu_dnnl_primitive_free    (JdCpuDnnlPrimitive *primitive);
+/* Points the primitive's memory objects at op's tensors, and its reordered copies (if any)
+ * at the arena. */
+gboolean            jd_cpu_dnnl_primitive_bind    (JdCpuDnnlPrimitive *primitive,
+                                                   JdCpuDnnlArena     *arena,
+                                                   const JdOp         *op,
+                                                   GError            **error);
+/* Runs the op on the bound tensors: reorders in, the primitive, reorder out; waits for it. */
+gboolean            jd_cpu_dnnl_primitive_execute (JdCpuBackend       *self,
+                                                   JdCpuDnnlPrimitive *primitive,
+                                                   GError            **error);
+/* Only the primitive, on the copies in the layouts it chose (the benchmark's raw figure). */
+gboolean            jd_cpu_dnnl_primitive_execute_core (JdCpuBackend       *self,
+                                                        JdCpuDnnlPrimitive *primitive,
+                                                        GError            **error);
+
+G_END_DECLS
