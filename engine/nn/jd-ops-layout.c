@@ -117,8 +117,9 @@ jd_slice (JdBackend      *backend,
     {
       g_autofree char *ss = jd_tensor_shape_string (src);
       g_set_error (error, JD_ERROR, JD_ERROR_INVALID_ARGUMENT,
-                   "%s: elements %" G_GINT64_FORMAT "..%" G_GINT64_FORMAT " of axis %d lie "
-                   "outside the input %s", op_name, offset, offset + dst->shape[axis], axis, ss);
+                   "%s: %" G_GINT64_FORMAT " elements from offset %" G_GINT64_FORMAT
+                   " along axis %d do not fit in the input %s", op_name, dst->shape[axis],
+                   offset, axis, ss);
       return FALSE;
     }
   int64_t shape[JD_MAX_DIMS];
