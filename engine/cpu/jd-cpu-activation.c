@@ -129,6 +129,66 @@ sigmoid_avx2 (__m256 x)
   return _mm256_blendv_ps (s, _mm256_mul_ps (e, s), negative);
 }
 
+/* Exact GELU, x·Φ(x) with Φ(x) = 0.5·erfc(−x/√2), to about 1e-6 relative for every x.
+ *
+ * erfc(z) for z = |x|/√2 >= 0 is written t·exp(−z²)·exp(P(t)) with t = 1/(1 + z/2) and P a
+ * degree-9 polynomial fitted here (Chebyshev least squares to log(erfc(z)·e^{z²}/t) over
+ * z in [0, 10], max error 5e-8, 4e-7 in float arithmetic). z² = x²/2 is carried as hi + lo
+ * (the FMA gives the rounding error of x·x exactly) because exp(−z²) would otherwise inherit
+ * z²'s rounding, 5e-6 relative at z = 9. For x < 0, Φ = erfc/2 keeps its relative accuracy as
+ * it underflows; for x >= 0, Φ = 1 − erfc/2. */
+AVX2 static inline __m256
+gelu_avx2 (__m256 x)
+{
+  static const float p[10] = {
+    -1.265447974e+00f, 9.986327887e-01f, 3.866403997e-01f, 3.460279852e-02f,
+    1.267592306e-03f, -8.028044552e-02f, -6.962518692e-01f, 1.156733751e+00f,
+    -6.808272004e-01f, 1.449302137e-01f,
+  };
+  const __m256 half = _mm256_set1_ps (0.5f), one = _mm256_set1_ps (1.0f);
+  /* Beyond |x| = 14, Φ is 1 or underflows to 0 in float; clamping keeps x² and the exps finite
+   * (a NaN x becomes -14 here and comes back through the final product). */
+  __m256 xc = _mm256_min_ps (_mm256_max_ps (x, _mm256_set1_ps (-14.0f)), _mm256_set1_ps (14.0f));
+  __m256 ax = _mm256_andnot_ps (_mm256_set1_ps (-0.0f), xc);
+  __m256 sq_hi = _mm256_mul_ps (xc, xc);
+  __m256 sq_lo = _mm256_fmsub_ps (xc, xc, sq_hi);
+  __m256 z = _mm256_mul_ps (ax, _mm256_set1_ps ((float) M_SQRT1_2));
+  __m256 t = _mm256_div_ps (one, _mm256_fmadd_ps (half, z, one));
+  __m256 poly = _mm256_set1_ps (p[9]);
+  for (int i = 8; i >= 0; i--)
+    poly = _mm256_fmadd_ps (poly, t, _mm256_set1_ps (p[i]));
+  __m256 e_hi = exp_nonpositive_avx2 (_mm256_mul_ps (_mm256_set1_ps (-0.5f), sq_hi));
+  __m256 e_rest = exp_nonpositive_avx2 (_mm256_fnmadd_ps (half, sq_lo, poly));
+  __m256 half_erfc = _mm256_mul_ps (_mm256_mul_ps (half, t), _mm256_mul_ps (e_hi, e_rest));
+  __m256 negative = _mm256_cmp_ps (x, _mm256_setzero_ps (), _CMP_LT_OQ);
+  __m256 phi = _mm256_blendv_ps (_mm256_sub_ps (one, half_erfc), half_erfc, negative);
+  return _mm256_mul_ps (x, phi);
+}
+
+/* tanh, about 1e-7 relative: for |x| < 0.625, x + x³·Q(x²) with Q a degree-5 polynomial fitted
+ * here (Chebyshev least squares to (tanh x − x)/x³); above, (1 − e)/(1 + e) with e = exp(−2|x|)
+ * <= 0.29, where 1 − e cannot cancel. The sign is put back last. */
+AVX2 static inline __m256
+tanh_avx2 (__m256 x)
+{
+  static const float q[6] = {
+    -3.333333433e-01f, 1.333330423e-01f, -5.395940691e-02f, 2.176996134e-02f,
+    -8.346981369e-03f, 2.295842161e-03f,
+  };
+  const __m256 sign_mask = _mm256_set1_ps (-0.0f), one = _mm256_set1_ps (1.0f);
+  __m256 ax = _mm256_andnot_ps (sign_mask, x);
+  __m256 s = _mm256_mul_ps (ax, ax);
+  __m256 poly = _mm256_set1_ps (q[5]);
+  for (int i = 4; i >= 0; i--)
+    poly = _mm256_fmadd_ps (poly, s, _mm256_set1_ps (q[i]));
+  __m256 small = _mm256_fmadd_ps (_mm256_mul_ps (ax, s), poly, ax);
+  __m256 e = exp_nonpositive_avx2 (_mm256_mul_ps (_mm256_set1_ps (-2.0f), ax));
+  __m256 large = _mm256_div_ps (_mm256_sub_ps (one, e), _mm256_add_ps (one, e));
+  __m256 is_small = _mm256_cmp_ps (ax, _mm256_set1_ps (0.625f), _CMP_LT_OQ);
+  __m256 magnitude = _mm256_blendv_ps (large, small, is_small);
+  return _mm256_or_ps (magnitude, _mm256_and_ps (sign_mask, x));
+}
+
 AVX2 static void
 unary_row_avx2 (JdUnaryKind  kind,
                 const float *x,
@@ -148,6 +208,14 @@ unary_row_avx2 (JdUnaryKind  kind,
     case JD_UNARY_SIGMOID:
       for (; i + 8 <= n; i += 8)
         _mm256_storeu_ps (y + i, sigmoid_avx2 (_mm256_loadu_ps (x + i)));
+      break;
+    case JD_UNARY_GELU:
+      for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps (y + i, gelu_avx2 (_mm256_loadu_ps (x + i)));
+      break;
+    case JD_UNARY_TANH:
+      for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps (y + i, tanh_avx2 (_mm256_loadu_ps (x + i)));
       break;
     case JD_UNARY_GELU_TANH:
       for (; i + 8 <= n; i += 8)
@@ -181,7 +249,8 @@ jd_cpu_unary_row (JdUnaryKind  kind,
                   int64_t      n)
 {
   gboolean vectorised = kind == JD_UNARY_SILU || kind == JD_UNARY_SIGMOID
-                        || kind == JD_UNARY_GELU_TANH;
+                        || kind == JD_UNARY_GELU || kind == JD_UNARY_GELU_TANH
+                        || kind == JD_UNARY_TANH;
   if (vectorised && jd_cpu_have_avx2 ())
     unary_row_avx2 (kind, x, y, n);
   else
