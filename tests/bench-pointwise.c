@@ -82,7 +82,7 @@ main (int argc, char **argv)
           jd_cpu_have_avx2 () ? "yes" : "no");
   printf ("| %-28s | %-22s | %9s | %7s |\n", "op", "shape", "ms", "GB/s");
   printf ("|------------------------------|------------------------|-----------|---------|\n");
-  const int reps = 5;
+  const int reps = 10;
   const double f = sizeof (float);
 
   /* Unary over 2·320·64·64 = 2.6M elements. */

@@ -300,6 +300,7 @@ test_invalid_arguments (void)
 
   const char *up = "nearest upsample", *cc = "concat", *sl = "slice", *pm = "permute";
   test_assert_refused (jd_upsample_nearest (be, x3, y3, error_out), up);
+  test_assert_refused (jd_upsample_nearest (be, x3, y4, error_out), up);
   test_assert_refused (jd_upsample_nearest (be, x4, y4c, error_out), up);
   test_assert_refused (jd_upsample_nearest (be, x4, y4e, error_out), up);
   test_assert_refused (jd_upsample_nearest (be, x4, NULL, error_out), up);

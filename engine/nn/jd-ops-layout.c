@@ -151,8 +151,15 @@ jd_permute (JdBackend      *backend,
   if (!jd_ops_check_tensor (op_name, "the input", backend, src, 0, error)
       || !jd_ops_check_tensor (op_name, "the output", backend, dst, 0, error))
     return FALSE;
+  if (perm == NULL)
+    {
+      g_autofree char *ss = jd_tensor_shape_string (src);
+      g_set_error (error, JD_ERROR, JD_ERROR_INVALID_ARGUMENT,
+                   "%s: no permutation was given for the input %s", op_name, ss);
+      return FALSE;
+    }
   gboolean seen[JD_MAX_DIMS] = { FALSE };
-  gboolean valid = perm != NULL;
+  gboolean valid = TRUE;
   for (int i = 0; valid && i < src->ndim; i++)
     {
       valid = perm[i] >= 0 && perm[i] < src->ndim && !seen[perm[i]];
@@ -163,7 +170,7 @@ jd_permute (JdBackend      *backend,
     {
       g_autofree char *ss = jd_tensor_shape_string (src);
       GString *text = g_string_new (NULL);
-      for (int i = 0; perm != NULL && i < src->ndim; i++)
+      for (int i = 0; i < src->ndim; i++)
         g_string_append_printf (text, "%s%d", i ? ", " : "", perm[i]);
       g_set_error (error, JD_ERROR, JD_ERROR_INVALID_ARGUMENT,
                    "%s: (%s) is not a permutation of the %d dims of the input %s", op_name,

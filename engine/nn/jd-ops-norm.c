@@ -56,8 +56,8 @@ jd_group_norm (JdBackend      *backend,
     {
       g_autofree char *shape = jd_tensor_shape_string (x);
       g_set_error (error, JD_ERROR, JD_ERROR_INVALID_ARGUMENT,
-                   "%s: %d groups do not divide the %" G_GINT64_FORMAT
-                   " channels of the input %s", op_name, groups, channels, shape);
+                   "%s: the %" G_GINT64_FORMAT " channels of the input %s cannot be split into "
+                   "%d groups", op_name, channels, shape, groups);
       return FALSE;
     }
   if (!check_eps (op_name, eps, error)

@@ -18,7 +18,7 @@ jd_rope (JdBackend      *backend,
 {
   const char *op_name = "rotary embedding";
   if (!jd_ops_check_tensor (op_name, "the input", backend, x, 3, error)
-      || !jd_ops_check_tensor (op_name, "the positions", backend, positions, 2, error)
+      || !jd_ops_check_tensor (op_name, "the position table", backend, positions, 2, error)
       || !jd_ops_check_tensor (op_name, "the output", backend, dst, 0, error)
       || !jd_ops_check_dst (op_name, dst, x->ndim, x->shape, error))
     return FALSE;
@@ -27,10 +27,17 @@ jd_rope (JdBackend      *backend,
   if (heads < 1 || width % heads != 0)
     {
       g_set_error (error, JD_ERROR, JD_ERROR_INVALID_ARGUMENT,
-                   "%s: %d heads do not divide the last dim of the input %s", op_name, heads, sx);
+                   "%s: the last dim of the input %s cannot be split into %d heads", op_name, sx,
+                   heads);
       return FALSE;
     }
-  if (n_axes < 1 || n_axes > JD_ROPE_MAX_AXES || axis_dims == NULL)
+  if (axis_dims == NULL)
+    {
+      g_set_error (error, JD_ERROR, JD_ERROR_INVALID_ARGUMENT,
+                   "%s: no list of dims per position axis was given", op_name);
+      return FALSE;
+    }
+  if (n_axes < 1 || n_axes > JD_ROPE_MAX_AXES)
     {
       g_set_error (error, JD_ERROR, JD_ERROR_INVALID_ARGUMENT,
                    "%s: %d position axes given, but 1 to %d are supported", op_name, n_axes,
@@ -41,7 +48,7 @@ jd_rope (JdBackend      *backend,
     {
       g_autofree char *sp = jd_tensor_shape_string (positions);
       g_set_error (error, JD_ERROR, JD_ERROR_INVALID_ARGUMENT,
-                   "%s: the positions have shape %s but must be (L, n_axes) = (%" G_GINT64_FORMAT
+                   "%s: the position table has shape %s but must be (L, n_axes) = (%" G_GINT64_FORMAT
                    ", %d) for the input %s", op_name, sp, x->shape[1], n_axes, sx);
       return FALSE;
     }
@@ -94,7 +101,7 @@ jd_timestep_embedding (JdBackend      *backend,
                        GError        **error)
 {
   const char *op_name = "timestep embedding";
-  if (!jd_ops_check_tensor (op_name, "the timesteps", backend, timesteps, 1, error)
+  if (!jd_ops_check_tensor (op_name, "the timestep vector", backend, timesteps, 1, error)
       || !jd_ops_check_tensor (op_name, "the output", backend, dst, 0, error))
     return FALSE;
   if (dim < 1)
