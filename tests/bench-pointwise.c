@@ -42,26 +42,77 @@ typedef struct {
   int        dims[3];
 } Bench;
 
-static gboolean run_unary (gpointer p, GError **e) { Bench *b = p; return jd_unary (b->be, b->kind, 0.1f, 0, b->a, b->dst, e); }
-static gboolean run_scalar_unary (gpointer p, GError **e)
+static gboolean
+run_unary (gpointer p, GError **e)
+{
+  Bench *b = p;
+  return jd_unary (b->be, b->kind, 0.1f, 0, b->a, b->dst, e);
+}
+
+static gboolean
+run_group_norm (gpointer p, GError **e)
+{
+  Bench *b = p;
+  return jd_group_norm (b->be, b->a, b->gamma, b->beta, 32, 1e-5f, JD_UNARY_SILU, b->dst, e);
+}
+
+static gboolean
+run_layer_norm (gpointer p, GError **e)
+{
+  Bench *b = p;
+  return jd_layer_norm (b->be, b->a, b->gamma, b->beta, 1e-6f, b->dst, e);
+}
+
+static gboolean
+run_add (gpointer p, GError **e)
+{
+  Bench *b = p;
+  return jd_add (b->be, b->a, b->b, b->dst, e);
+}
+
+static gboolean
+run_mul (gpointer p, GError **e)
+{
+  Bench *b = p;
+  return jd_mul (b->be, b->a, b->b, b->dst, e);
+}
+
+static gboolean
+run_upsample (gpointer p, GError **e)
+{
+  Bench *b = p;
+  return jd_upsample_nearest (b->be, b->a, b->dst, e);
+}
+
+static gboolean
+run_permute (gpointer p, GError **e)
+{
+  Bench *b = p;
+  return jd_permute (b->be, b->a, b->perm, b->dst, e);
+}
+
+static gboolean
+run_rope (gpointer p, GError **e)
+{
+  Bench *b = p;
+  return jd_rope (b->be, b->a, b->pos, 16, 3, b->dims, 10000.0f, b->dst, e);
+}
+
+static gboolean
+run_scalar_unary (gpointer p, GError **e)
 {
   Bench *b = p;
   jd_cpu_unary_row_scalar (b->kind, 0.1f, 0, b->a->data, b->dst->data, jd_tensor_numel (b->a));
   return TRUE;
 }
-static gboolean run_group_norm (gpointer p, GError **e) { Bench *b = p; return jd_group_norm (b->be, b->a, b->gamma, b->beta, 32, 1e-5f, JD_UNARY_SILU, b->dst, e); }
-static gboolean run_layer_norm (gpointer p, GError **e) { Bench *b = p; return jd_layer_norm (b->be, b->a, b->gamma, b->beta, 1e-6f, b->dst, e); }
-static gboolean run_add (gpointer p, GError **e) { Bench *b = p; return jd_add (b->be, b->a, b->b, b->dst, e); }
-static gboolean run_mul (gpointer p, GError **e) { Bench *b = p; return jd_mul (b->be, b->a, b->b, b->dst, e); }
-static gboolean run_upsample (gpointer p, GError **e) { Bench *b = p; return jd_upsample_nearest (b->be, b->a, b->dst, e); }
-static gboolean run_permute (gpointer p, GError **e) { Bench *b = p; return jd_permute (b->be, b->a, b->perm, b->dst, e); }
-static gboolean run_concat (gpointer p, GError **e)
+
+static gboolean
+run_concat (gpointer p, GError **e)
 {
   Bench *b = p;
   const JdTensor *src[2] = { b->a, b->b };
   return jd_concat (b->be, 2, src, 1, b->dst, e);
 }
-static gboolean run_rope (gpointer p, GError **e) { Bench *b = p; return jd_rope (b->be, b->a, b->pos, 16, 3, b->dims, 10000.0f, b->dst, e); }
 
 static JdTensor *
 tensor (GRand *rng, int ndim, int64_t d0, int64_t d1, int64_t d2, int64_t d3)
@@ -87,11 +138,13 @@ main (int argc, char **argv)
 
   /* Unary over 2·320·64·64 = 2.6M elements. */
   {
-    Bench b = { .be = be, .a = tensor (rng, 4, 2, 320, 64, 64), .dst = tensor (rng, 4, 2, 320, 64, 64) };
+    Bench b = { .be = be, .a = tensor (rng, 4, 2, 320, 64, 64),
+                .dst = tensor (rng, 4, 2, 320, 64, 64) };
     const double n = (double) jd_tensor_numel (b.a);
     const struct { JdUnaryKind kind; const char *name; } kinds[] = {
-      { JD_UNARY_SILU, "silu" }, { JD_UNARY_GELU_TANH, "gelu tanh" }, { JD_UNARY_GELU, "gelu exact" },
-      { JD_UNARY_SIGMOID, "sigmoid" }, { JD_UNARY_TANH, "tanh" }, { JD_UNARY_AFFINE, "affine" },
+      { JD_UNARY_SILU, "silu" }, { JD_UNARY_GELU_TANH, "gelu tanh" },
+      { JD_UNARY_GELU, "gelu exact" }, { JD_UNARY_SIGMOID, "sigmoid" }, { JD_UNARY_TANH, "tanh" },
+      { JD_UNARY_AFFINE, "affine" },
     };
     for (gsize k = 0; k < G_N_ELEMENTS (kinds); k++)
       {
@@ -99,11 +152,13 @@ main (int argc, char **argv)
         row (kinds[k].name, "2x320x64x64", best_ms (run_unary, &b, reps), 2 * n * f);
       }
     b.kind = JD_UNARY_SILU;
-    row ("silu scalar path, 1 thread", "2x320x64x64", best_ms (run_scalar_unary, &b, reps), 2 * n * f);
+    row ("silu scalar path, 1 thread", "2x320x64x64", best_ms (run_scalar_unary, &b, reps),
+         2 * n * f);
 
     b.gamma = tensor (rng, 1, 320, 0, 0, 0);
     b.beta = tensor (rng, 1, 320, 0, 0, 0);
-    row ("group norm 32 + silu", "2x320x64x64", best_ms (run_group_norm, &b, reps), 2 * n * f);
+    row ("group norm 32 + silu", "2x320x64x64", best_ms (run_group_norm, &b, reps),
+         2 * n * f);
     jd_tensor_free (b.gamma);
     jd_tensor_free (b.beta);
 
@@ -134,13 +189,15 @@ main (int argc, char **argv)
   }
   /* Token-shaped tensors: 2 x 4096 tokens x 1024. */
   {
-    Bench b = { .be = be, .a = tensor (rng, 3, 2, 4096, 1024, 0), .dst = tensor (rng, 3, 2, 4096, 1024, 0),
+    Bench b = { .be = be, .a = tensor (rng, 3, 2, 4096, 1024, 0),
+                .dst = tensor (rng, 3, 2, 4096, 1024, 0),
                 .gamma = tensor (rng, 1, 1024, 0, 0, 0), .beta = tensor (rng, 1, 1024, 0, 0, 0) };
     const double n = (double) jd_tensor_numel (b.a);
     row ("layer norm", "2x4096x1024", best_ms (run_layer_norm, &b, reps), 2 * n * f);
     b.pos = tensor (rng, 2, 4096, 3, 0, 0);
     memcpy (b.dims, (int[]) { 16, 24, 24 }, 3 * sizeof (int));
-    row ("rope 3 axes, 16 heads x 64", "2x4096x1024", best_ms (run_rope, &b, reps), 2 * n * f);
+    row ("rope 3 axes, 16 heads x 64", "2x4096x1024", best_ms (run_rope, &b, reps),
+         2 * n * f);
     jd_tensor_free (b.dst);
     b.dst = tensor (rng, 3, 2, 1024, 4096, 0);
     memcpy (b.perm, (int[]) { 0, 2, 1 }, 3 * sizeof (int));

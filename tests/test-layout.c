@@ -92,7 +92,8 @@ test_upsample_shapes (void)
       const float *xs = x->data;
       for (int64_t i = 0; i < n; i++)
         {
-          int64_t wo = i % out.d[3], ho = (i / out.d[3]) % out.d[2], plane = i / (out.d[2] * out.d[3]);
+          int64_t wo = i % out.d[3], ho = (i / out.d[3]) % out.d[2];
+          int64_t plane = i / (out.d[2] * out.d[3]);
           int64_t hi = reference_nearest (ho, in.d[2], out.d[2]);
           int64_t wi = reference_nearest (wo, in.d[3], out.d[3]);
           ref[i] = xs[(plane * in.d[2] + hi) * in.d[3] + wi];

@@ -66,8 +66,9 @@ check_group_norm (GRand *rng, const GroupNormCase *c, float offset, float spread
   JdBackend *be = jd_test_backend ();
   const int64_t channels = c->shape.d[1];
   g_autoptr (JdTensor) x = test_random (rng, offset - spread, offset + spread, c->shape);
-  g_autoptr (JdTensor) gamma = affine ? test_random (rng, 0.5f, 1.5f, TEST_SHAPE (channels)) : NULL;
-  g_autoptr (JdTensor) beta = affine ? test_random (rng, -1.0f, 1.0f, TEST_SHAPE (channels)) : NULL;
+  const TestShape vector = TEST_SHAPE (channels);
+  g_autoptr (JdTensor) gamma = affine ? test_random (rng, 0.5f, 1.5f, vector) : NULL;
+  g_autoptr (JdTensor) beta = affine ? test_random (rng, -1.0f, 1.0f, vector) : NULL;
   g_autoptr (JdTensor) y = test_poisoned (c->shape);
   g_autoptr (GError) error = NULL;
   g_assert_true (jd_group_norm (be, x, gamma, beta, c->groups, eps,
@@ -134,8 +135,9 @@ test_layer_norm (void)
           const int64_t width = shapes[s].d[shapes[s].ndim - 1];
           g_autoptr (JdTensor) x = test_random (rng, data[d].offset - data[d].spread,
                                                 data[d].offset + data[d].spread, shapes[s]);
-          g_autoptr (JdTensor) gamma = affine & 1 ? test_random (rng, 0.5f, 1.5f, TEST_SHAPE (width)) : NULL;
-          g_autoptr (JdTensor) beta = affine & 2 ? test_random (rng, -1.0f, 1.0f, TEST_SHAPE (width)) : NULL;
+          const TestShape vector = TEST_SHAPE (width);
+          g_autoptr (JdTensor) gamma = affine & 1 ? test_random (rng, 0.5f, 1.5f, vector) : NULL;
+          g_autoptr (JdTensor) beta = affine & 2 ? test_random (rng, -1.0f, 1.0f, vector) : NULL;
           g_autoptr (JdTensor) y = test_poisoned (shapes[s]);
           g_autoptr (GError) error = NULL;
           g_assert_true (jd_layer_norm (be, x, gamma, beta, data[d].eps, y, &error));
@@ -185,19 +187,20 @@ test_invalid_arguments (void)
   g_assert_no_error (error);
 
   const char *gn = "group norm", *ln = "layer norm";
-  test_assert_refused (jd_group_norm (be, x, g6, g6, 4, 1e-5f, JD_UNARY_IDENTITY, y, error_out), gn);
-  test_assert_refused (jd_group_norm (be, x, g6, g6, 0, 1e-5f, JD_UNARY_IDENTITY, y, error_out), gn);
-  test_assert_refused (jd_group_norm (be, x, g6, g6, -3, 1e-5f, JD_UNARY_IDENTITY, y, error_out), gn);
-  test_assert_refused (jd_group_norm (be, x, g6, g6, 3, 0.0f, JD_UNARY_IDENTITY, y, error_out), gn);
-  test_assert_refused (jd_group_norm (be, x, g6, g6, 3, -1e-5f, JD_UNARY_IDENTITY, y, error_out), gn);
-  test_assert_refused (jd_group_norm (be, x, g6, g6, 3, NAN, JD_UNARY_IDENTITY, y, error_out), gn);
-  test_assert_refused (jd_group_norm (be, x, g5, g6, 3, 1e-5f, JD_UNARY_IDENTITY, y, error_out), gn);
-  test_assert_refused (jd_group_norm (be, x, g6, g2d, 3, 1e-5f, JD_UNARY_IDENTITY, y, error_out), gn);
-  test_assert_refused (jd_group_norm (be, x, g6, g6, 3, 1e-5f, JD_UNARY_IDENTITY, wrong, error_out), gn);
+  const JdUnaryKind ID = JD_UNARY_IDENTITY;
+  test_assert_refused (jd_group_norm (be, x, g6, g6, 4, 1e-5f, ID, y, error_out), gn);
+  test_assert_refused (jd_group_norm (be, x, g6, g6, 0, 1e-5f, ID, y, error_out), gn);
+  test_assert_refused (jd_group_norm (be, x, g6, g6, -3, 1e-5f, ID, y, error_out), gn);
+  test_assert_refused (jd_group_norm (be, x, g6, g6, 3, 0.0f, ID, y, error_out), gn);
+  test_assert_refused (jd_group_norm (be, x, g6, g6, 3, -1e-5f, ID, y, error_out), gn);
+  test_assert_refused (jd_group_norm (be, x, g6, g6, 3, NAN, ID, y, error_out), gn);
+  test_assert_refused (jd_group_norm (be, x, g5, g6, 3, 1e-5f, ID, y, error_out), gn);
+  test_assert_refused (jd_group_norm (be, x, g6, g2d, 3, 1e-5f, ID, y, error_out), gn);
+  test_assert_refused (jd_group_norm (be, x, g6, g6, 3, 1e-5f, ID, wrong, error_out), gn);
   test_assert_refused (jd_group_norm (be, x, g6, g6, 3, 1e-5f, JD_UNARY_GELU, y, error_out), gn);
-  test_assert_refused (jd_group_norm (be, flat, NULL, NULL, 1, 1e-5f, JD_UNARY_IDENTITY, flat, error_out), gn);
-  test_assert_refused (jd_group_norm (be, host, NULL, NULL, 3, 1e-5f, JD_UNARY_IDENTITY, y, error_out), gn);
-  test_assert_refused (jd_group_norm (be, x, NULL, NULL, 3, 1e-5f, JD_UNARY_IDENTITY, NULL, error_out), gn);
+  test_assert_refused (jd_group_norm (be, flat, NULL, NULL, 1, 1e-5f, ID, flat, error_out), gn);
+  test_assert_refused (jd_group_norm (be, host, NULL, NULL, 3, 1e-5f, ID, y, error_out), gn);
+  test_assert_refused (jd_group_norm (be, x, NULL, NULL, 3, 1e-5f, ID, NULL, error_out), gn);
   test_assert_refused (jd_layer_norm (be, x, g3, g3, 0.0f, y, error_out), ln);
   test_assert_refused (jd_layer_norm (be, x, g6, NULL, 1e-5f, y, error_out), ln);
   test_assert_refused (jd_layer_norm (be, x, NULL, g5, 1e-5f, y, error_out), ln);

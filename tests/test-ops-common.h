@@ -14,8 +14,9 @@ typedef struct {
   int64_t d[JD_MAX_DIMS];
 } TestShape;
 
-#define TEST_SHAPE(...) ((TestShape) { .ndim = sizeof ((int64_t[]) { __VA_ARGS__ }) / sizeof (int64_t), \
-                                       .d = { __VA_ARGS__ } })
+#define TEST_SHAPE(...)                                                                   \
+  ((TestShape) { .ndim = sizeof ((int64_t[]) { __VA_ARGS__ }) / sizeof (int64_t),          \
+                 .d = { __VA_ARGS__ } })
 
 static inline int64_t
 test_shape_numel (TestShape s)

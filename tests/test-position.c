@@ -325,7 +325,8 @@ test_invalid_arguments (void)
   test_assert_refused (jd_rope (be, x2, p2, 2, 2, dims, 10000, x2, error_out), rp);
   test_assert_refused (jd_rope (be, x, p_short, 2, 2, dims, 10000, y, error_out), rp);
   test_assert_refused (jd_rope (be, x, p1d, 2, 2, dims, 10000, y, error_out), rp);
-  test_assert_refused (jd_rope (be, x, p2, 2, 1, dims, 10000, y, error_out), rp);  /* n_axes 1 vs 2 */
+  /* one axis declared, two in the table */
+  test_assert_refused (jd_rope (be, x, p2, 2, 1, dims, 10000, y, error_out), rp);
   test_assert_refused (jd_rope (be, x, p2, 2, 0, dims, 10000, y, error_out), rp);
   test_assert_refused (jd_rope (be, x, p2, 2, 4, dims, 10000, y, error_out), rp);
   test_assert_refused (jd_rope (be, x, p2, 0, 2, dims, 10000, y, error_out), rp);

@@ -123,7 +123,8 @@ group_norm_apply (int64_t begin, int64_t end, gpointer user_data)
   for (int64_t r = begin; r < end; r++)
     {
       int64_t c = r % job->channels;
-      int64_t group = r / job->channels_per_group; /* (n, g) flattened: rows of a group are adjacent */
+      /* (n, g) flattened: the rows of a group are adjacent */
+      int64_t group = r / job->channels_per_group;
       float scale = job->group_rstd[group] * (job->gamma ? job->gamma[c] : 1.0f);
       float shift = job->beta ? job->beta[c] : 0.0f;
       normalise_row (job->x + r * job->spatial, job->y + r * job->spatial, job->spatial,

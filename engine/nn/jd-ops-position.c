@@ -48,8 +48,9 @@ jd_rope (JdBackend      *backend,
     {
       g_autofree char *sp = jd_tensor_shape_string (positions);
       g_set_error (error, JD_ERROR, JD_ERROR_INVALID_ARGUMENT,
-                   "%s: the position table has shape %s but must be (L, n_axes) = (%" G_GINT64_FORMAT
-                   ", %d) for the input %s", op_name, sp, x->shape[1], n_axes, sx);
+                   "%s: the position table has shape %s but must be (L, n_axes) = "
+                   "(%" G_GINT64_FORMAT ", %d) for the input %s", op_name, sp, x->shape[1],
+                   n_axes, sx);
       return FALSE;
     }
   const int64_t head_dim = width / heads;
