@@ -56,7 +56,9 @@ static const GroupNormCase group_cases[] = {
   { { 5, { 1, 8, 3, 5, 6 } }, 4 },       /* SVD's temporal norm over (C, T, H, W) */
   { { 4, { 2, 5, 3, 3 } }, 1 },          /* one group */
   { { 4, { 1, 64, 32, 33 } }, 32 },      /* large enough for threads */
-  { { 4, { 1, 4, 129, 131 } }, 2 },      /* few large groups */
+  { { 4, { 1, 4, 129, 131 } }, 2 },      /* few large groups: rows cut into pieces */
+  { { 3, { 1, 3, 10007 } }, 3 },         /* pieces of unequal length */
+  { { 5, { 1, 2, 4, 33, 65 } }, 1 },
 };
 
 static void

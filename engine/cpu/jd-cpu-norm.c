@@ -1,11 +1,12 @@
 /* Group norm and layer norm.
  *
  * Statistics are exact enough for activations with a large mean and a small spread (1000 + 1e-3
- * noise): each channel row is summed in double twice, once for its mean and once for the
- * squared deviations from that mean, and the rows of a group are combined with Chan's formula
- * (M2 = Σ M2_c + n_c·(μ_c − μ)²), which never subtracts two large sums. Rows are independent,
- * so both the statistics and the normalisation parallelise over N·C rows whatever the group
- * count, and a row stays in cache between its two passes.
+ * noise): each channel row (or piece of one) is summed in double twice, once for its mean and
+ * once for the squared deviations from that mean, and the pieces of a group are merged with
+ * Chan's update (M2 += M2_b + δ²·n_a·n_b / (n_a + n_b)), which never subtracts two large sums.
+ * Rows are independent, so both the statistics and the normalisation parallelise over N·C rows
+ * (or pieces of rows, when there are few) whatever the group count, and a row stays in cache
+ * between its passes.
  */
 #include "jd-cpu-private.h"
 
@@ -96,39 +97,69 @@ rows_grain (int64_t row_len)
 
 /* --- group norm --- */
 
+/* Below this many elements a piece of a channel row is not worth its own unit of work. */
+#define GROUP_NORM_MIN_PIECE 4096
+
+/* Work is cut into units of one channel row, or of a piece of one when there are too few rows
+ * to keep every thread busy (a group norm over 4 channels of a long video, say); a group's
+ * units are consecutive. */
 typedef struct {
   const float *x;
   float       *y;
   const float *gamma, *beta;
   int64_t      channels, channels_per_group, spatial;
+  int64_t      pieces_per_row, piece;
   float        eps;
   JdUnaryKind  activation;
-  double      *row_mean, *row_m2;     /* per (n, c) */
+  double      *unit_mean, *unit_m2;     /* per unit */
   SplitMean   *group_mean;              /* per (n, g) */
   float       *group_rstd;
 } GroupNormJob;
+
+/* The unit's row and its element range within the row. */
+static int64_t
+group_norm_unit (const GroupNormJob *job,
+                 int64_t             unit,
+                 int64_t            *start,
+                 int64_t            *count)
+{
+  int64_t row = unit / job->pieces_per_row, piece = unit % job->pieces_per_row;
+  *start = piece * job->piece;
+  *count = MAX (0, MIN (job->piece, job->spatial - *start));
+  return row;
+}
 
 static void
 group_norm_moments (int64_t begin, int64_t end, gpointer user_data)
 {
   GroupNormJob *job = user_data;
-  for (int64_t r = begin; r < end; r++)
-    row_moments (job->x + r * job->spatial, job->spatial, &job->row_mean[r], &job->row_m2[r]);
+  for (int64_t u = begin; u < end; u++)
+    {
+      int64_t start, count;
+      int64_t row = group_norm_unit (job, u, &start, &count);
+      job->unit_mean[u] = job->unit_m2[u] = 0.0;
+      if (count > 0)
+        row_moments (job->x + row * job->spatial + start, count, &job->unit_mean[u],
+                     &job->unit_m2[u]);
+    }
 }
 
 static void
 group_norm_apply (int64_t begin, int64_t end, gpointer user_data)
 {
   GroupNormJob *job = user_data;
-  for (int64_t r = begin; r < end; r++)
+  for (int64_t u = begin; u < end; u++)
     {
+      int64_t start, count;
+      int64_t r = group_norm_unit (job, u, &start, &count);
       int64_t c = r % job->channels;
       /* (n, g) flattened: the rows of a group are adjacent */
       int64_t group = r / job->channels_per_group;
       float scale = job->group_rstd[group] * (job->gamma ? job->gamma[c] : 1.0f);
       float shift = job->beta ? job->beta[c] : 0.0f;
-      normalise_row (job->x + r * job->spatial, job->y + r * job->spatial, job->spatial,
-                     job->group_mean[group], scale, shift, job->activation);
+      int64_t at = r * job->spatial + start;
+      normalise_row (job->x + at, job->y + at, count, job->group_mean[group], scale, shift,
+                     job->activation);
     }
 }
 
@@ -144,8 +175,18 @@ jd_cpu_run_group_norm (JdCpuBackend *self,
   for (int i = 2; i < x->ndim; i++)
     spatial *= x->shape[i];
   const int64_t rows = batch * channels, n_groups = batch * groups;
+  if (rows == 0 || spatial == 0)
+    return TRUE;
 
-  g_autofree double *row_stats = g_new (double, 2 * rows);
+  /* Aim for four units per thread. */
+  const int64_t threads = jd_thread_pool_get_n_threads (self->pool);
+  int64_t pieces = MIN ((4 * threads + rows - 1) / rows, MAX (1, spatial / GROUP_NORM_MIN_PIECE));
+  pieces = MAX (pieces, 1);
+  const int64_t piece = (spatial + pieces - 1) / pieces;
+  pieces = (spatial + piece - 1) / piece;
+  const int64_t units = rows * pieces;
+
+  g_autofree double *unit_stats = g_new (double, 2 * units);
   g_autofree SplitMean *group_means = g_new (SplitMean, n_groups);
   g_autofree float *group_rstds = g_new (float, n_groups);
   GroupNormJob job = {
@@ -153,33 +194,35 @@ jd_cpu_run_group_norm (JdCpuBackend *self,
     .gamma = op->src[1] ? op->src[1]->data : NULL,
     .beta = op->src[2] ? op->src[2]->data : NULL,
     .channels = channels, .channels_per_group = channels / groups, .spatial = spatial,
+    .pieces_per_row = pieces, .piece = piece,
     .eps = op->params.norm.eps, .activation = op->params.norm.activation,
-    .row_mean = row_stats, .row_m2 = row_stats + rows,
+    .unit_mean = unit_stats, .unit_m2 = unit_stats + units,
     .group_mean = group_means, .group_rstd = group_rstds,
   };
-  jd_thread_pool_parallel_for (self->pool, rows, rows_grain (spatial), group_norm_moments, &job);
+  const int64_t grain = MAX (1, NORM_GRAIN_ELEMENTS / piece);
+  jd_thread_pool_parallel_for (self->pool, units, grain, group_norm_moments, &job);
 
-  /* Chan's combination of equal-sized rows into per-group statistics (cheap: N·C terms). */
-  const int64_t cpg = job.channels_per_group;
+  /* Fold each group's units with Chan's update (cheap: one step per unit). */
+  const int64_t units_per_group = job.channels_per_group * pieces;
   for (int64_t g = 0; g < n_groups; g++)
     {
-      const double *mean = job.row_mean + g * cpg, *m2 = job.row_m2 + g * cpg;
-      double group_mean = 0;
-      for (int64_t c = 0; c < cpg; c++)
-        group_mean += mean[c];
-      group_mean /= (double) cpg;
-      double group_m2 = 0;
-      for (int64_t c = 0; c < cpg; c++)
+      double n = 0, mean = 0, m2 = 0;
+      for (int64_t u = g * units_per_group; u < (g + 1) * units_per_group; u++)
         {
-          double d = mean[c] - group_mean;
-          group_m2 += m2[c] + (double) spatial * d * d;
+          int64_t start, count;
+          group_norm_unit (&job, u, &start, &count);
+          if (count == 0)
+            continue;
+          double nb = (double) count, total = n + nb, delta = job.unit_mean[u] - mean;
+          mean += delta * nb / total;
+          m2 += job.unit_m2[u] + delta * delta * n * nb / total;
+          n = total;
         }
-      double variance = group_m2 / ((double) cpg * (double) spatial);
-      job.group_mean[g] = split_mean (group_mean);
-      job.group_rstd[g] = (float) (1.0 / sqrt (variance + (double) job.eps));
+      job.group_mean[g] = split_mean (mean);
+      job.group_rstd[g] = (float) (1.0 / sqrt (m2 / n + (double) job.eps));
     }
 
-  jd_thread_pool_parallel_for (self->pool, rows, rows_grain (spatial), group_norm_apply, &job);
+  jd_thread_pool_parallel_for (self->pool, units, grain, group_norm_apply, &job);
   return TRUE;
 }
 
