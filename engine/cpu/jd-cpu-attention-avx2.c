@@ -1,10 +1,9 @@
-/* AVX2 + FMA attention kernels. Register tiles of up to MR query rows × 16 columns (two
- * vectors): 12 accumulators, two streamed loads and MR broadcasts per step, which keeps both
- * FMA pipes busy. The row count of a tile is a compile-time constant in each switch case so
- * the accumulators stay in registers. */
+/* AVX2 + FMA attention kernels. Register tiles of up to MR keys (or value components) × 16
+ * queries (two vectors): 12 accumulators, two vector loads and MR broadcasts per step, which
+ * keeps both FMA pipes busy. The tile's shape is a compile-time constant in each switch case
+ * so the accumulators stay in registers. */
 #include "jd-cpu-attention-kernels.h"
 
-#include <float.h>
 #include <immintrin.h>
 #include <math.h>
 
@@ -39,127 +38,143 @@ exp_avx2 (__m256 x)
   return _mm256_andnot_ps (underflow, result);
 }
 
-AVX2_INLINE float
-hsum_avx2 (__m256 v)
-{
-  __m128 x = _mm_add_ps (_mm256_castps256_ps128 (v), _mm256_extractf128_ps (v, 1));
-  x = _mm_add_ps (x, _mm_movehl_ps (x, x));
-  x = _mm_add_ss (x, _mm_movehdup_ps (x));
-  return _mm_cvtss_f32 (x);
-}
-
-AVX2_INLINE float
-hmax_avx2 (__m256 v)
-{
-  __m128 x = _mm_max_ps (_mm256_castps256_ps128 (v), _mm256_extractf128_ps (v, 1));
-  x = _mm_max_ps (x, _mm_movehl_ps (x, x));
-  x = _mm_max_ss (x, _mm_movehdup_ps (x));
-  return _mm_cvtss_f32 (x);
-}
-
-/* mr rows of q against one key panel. */
+/* mr keys against 8 · vecs queries. */
 AVX2_INLINE void
-scores_tile (const float *q, int64_t dqk, const float *panel, float *s, int64_t s_stride,
-             const int mr)
+scores_tile (const float *qt, int64_t nq_padded, int64_t dqk, const float *k, int64_t k_stride,
+             float *s, const int mr, const int vecs)
 {
   __m256 acc[MR][2];
 #pragma GCC unroll 6
   for (int r = 0; r < mr; r++)
-    acc[r][0] = acc[r][1] = _mm256_setzero_ps ();
+#pragma GCC unroll 2
+    for (int w = 0; w < vecs; w++)
+      acc[r][w] = _mm256_setzero_ps ();
   for (int64_t c = 0; c < dqk; c++)
     {
-      const __m256 k0 = _mm256_load_ps (panel + c * JD_ATTN_KEY_PANEL);
-      const __m256 k1 = _mm256_load_ps (panel + c * JD_ATTN_KEY_PANEL + 8);
+      __m256 qv[2];
+#pragma GCC unroll 2
+      for (int w = 0; w < vecs; w++)
+        qv[w] = _mm256_load_ps (qt + c * nq_padded + 8 * w);
 #pragma GCC unroll 6
       for (int r = 0; r < mr; r++)
         {
-          const __m256 qr = _mm256_broadcast_ss (q + r * dqk + c);
-          acc[r][0] = _mm256_fmadd_ps (qr, k0, acc[r][0]);
-          acc[r][1] = _mm256_fmadd_ps (qr, k1, acc[r][1]);
+          const __m256 kr = _mm256_broadcast_ss (k + r * k_stride + c);
+#pragma GCC unroll 2
+          for (int w = 0; w < vecs; w++)
+            acc[r][w] = _mm256_fmadd_ps (kr, qv[w], acc[r][w]);
         }
     }
 #pragma GCC unroll 6
   for (int r = 0; r < mr; r++)
-    {
-      _mm256_storeu_ps (s + r * s_stride, acc[r][0]);
-      _mm256_storeu_ps (s + r * s_stride + 8, acc[r][1]);
-    }
+#pragma GCC unroll 2
+    for (int w = 0; w < vecs; w++)
+      _mm256_store_ps (s + r * nq_padded + 8 * w, acc[r][w]);
 }
 
+#define SCORES_CASES(vecs)                                                              \
+  switch (MIN (nk - j, MR))                                                             \
+    {                                                                                   \
+    case 6: scores_tile (qt + i, nq_padded, dqk, kj, k_stride, sj, 6, vecs); break;     \
+    case 5: scores_tile (qt + i, nq_padded, dqk, kj, k_stride, sj, 5, vecs); break;     \
+    case 4: scores_tile (qt + i, nq_padded, dqk, kj, k_stride, sj, 4, vecs); break;     \
+    case 3: scores_tile (qt + i, nq_padded, dqk, kj, k_stride, sj, 3, vecs); break;     \
+    case 2: scores_tile (qt + i, nq_padded, dqk, kj, k_stride, sj, 2, vecs); break;     \
+    default: scores_tile (qt + i, nq_padded, dqk, kj, k_stride, sj, 1, vecs); break;    \
+    }
+
 static AVX2 void
-avx2_scores (const float *q, int64_t nq, int64_t dqk, const float *kt, int64_t n_panels,
-             float *s, int64_t s_stride)
+avx2_scores (const float *qt, int64_t nq_padded, int64_t dqk, const float *k, int64_t k_stride,
+             int64_t nk, float *s)
 {
-  for (int64_t i = 0; i < nq; i += MR)
+  for (int64_t j = 0; j < nk; j += MR)
     {
-      const float *qi = q + i * dqk;
-      float *si = s + i * s_stride;
-      for (int64_t p = 0; p < n_panels; p++)
+      const float *kj = k + j * k_stride;
+      /* Keys come from a large tensor, often from L3: fetch the next group's rows while this
+       * one computes. */
+      for (int64_t r = j + MR; r < MIN (j + 2 * MR, nk); r++)
+        for (int64_t c = 0; c < dqk; c += 16)
+          _mm_prefetch ((const char *) (k + r * k_stride + c), _MM_HINT_T0);
+      for (int64_t i = 0; i < nq_padded; i += 16)
         {
-          const float *panel = kt + p * dqk * JD_ATTN_KEY_PANEL;
-          float *sp = si + p * JD_ATTN_KEY_PANEL;
-          switch (MIN (nq - i, MR))
+          float *sj = s + j * nq_padded + i;
+          if (nq_padded - i >= 16)
             {
-            case 6: scores_tile (qi, dqk, panel, sp, s_stride, 6); break;
-            case 5: scores_tile (qi, dqk, panel, sp, s_stride, 5); break;
-            case 4: scores_tile (qi, dqk, panel, sp, s_stride, 4); break;
-            case 3: scores_tile (qi, dqk, panel, sp, s_stride, 3); break;
-            case 2: scores_tile (qi, dqk, panel, sp, s_stride, 2); break;
-            default: scores_tile (qi, dqk, panel, sp, s_stride, 1); break;
+              SCORES_CASES (2)
+            }
+          else
+            {
+              SCORES_CASES (1)
             }
         }
     }
 }
 
 static AVX2 void
-avx2_softmax (float *s, int64_t nq, int64_t n, int64_t s_stride, float *m, float *l,
-              float *alpha)
+avx2_softmax (float *s, int64_t nq_padded, int64_t nk, float *m, float *l, float *alpha)
 {
-  for (int64_t i = 0; i < nq; i++)
+  for (int64_t i = 0; i < nq_padded; i += 8)
     {
-      float *row = s + i * s_stride;
-      __m256 vmax = _mm256_set1_ps (m[i]);
-      for (int64_t j = 0; j < n; j += 8)
-        vmax = _mm256_max_ps (vmax, _mm256_loadu_ps (row + j));
-      const float m_new = hmax_avx2 (vmax);
-      const __m256 shift = _mm256_set1_ps (m_new);
-      __m256 sum = _mm256_setzero_ps ();
-      for (int64_t j = 0; j < n; j += 8)
+      const __m256 m_old = _mm256_load_ps (m + i);
+      __m256 m_new = m_old;
+      for (int64_t j = 0; j < nk; j++)
+        m_new = _mm256_max_ps (m_new, _mm256_load_ps (s + j * nq_padded + i));
+      const __m256 a = exp_avx2 (_mm256_sub_ps (m_old, m_new));
+      __m256 sum0 = _mm256_setzero_ps (), sum1 = _mm256_setzero_ps ();
+      int64_t j = 0;
+      for (; j + 2 <= nk; j += 2)
         {
-          __m256 e = exp_avx2 (_mm256_sub_ps (_mm256_loadu_ps (row + j), shift));
-          _mm256_storeu_ps (row + j, e);
-          sum = _mm256_add_ps (sum, e);
+          float *x0 = s + j * nq_padded + i, *x1 = x0 + nq_padded;
+          const __m256 e0 = exp_avx2 (_mm256_sub_ps (_mm256_load_ps (x0), m_new));
+          const __m256 e1 = exp_avx2 (_mm256_sub_ps (_mm256_load_ps (x1), m_new));
+          _mm256_store_ps (x0, e0);
+          _mm256_store_ps (x1, e1);
+          sum0 = _mm256_add_ps (sum0, e0);
+          sum1 = _mm256_add_ps (sum1, e1);
         }
-      alpha[i] = expf (m[i] - m_new);
-      l[i] = l[i] * alpha[i] + hsum_avx2 (sum);
-      m[i] = m_new;
+      if (j < nk)
+        {
+          float *x0 = s + j * nq_padded + i;
+          const __m256 e0 = exp_avx2 (_mm256_sub_ps (_mm256_load_ps (x0), m_new));
+          _mm256_store_ps (x0, e0);
+          sum0 = _mm256_add_ps (sum0, e0);
+        }
+      _mm256_store_ps (alpha + i, a);
+      _mm256_store_ps (m + i, m_new);
+      _mm256_store_ps (l + i, _mm256_fmadd_ps (_mm256_load_ps (l + i), a,
+                                               _mm256_add_ps (sum0, sum1)));
     }
 }
 
-/* mr rows of the output, `vecs` vectors wide (2, or 1 for a last 8-column chunk). */
+/* mr queries × 8 · vecs value components; with `masked`, the last vector of each value row
+ * is read through `tail` (dv not a multiple of 8), so no load runs past the row. */
 AVX2_INLINE void
-accumulate_tile (const float *p, int64_t p_stride, int64_t nk, const float *chunk,
-                 const float *alpha, float *o, int64_t o_stride, const int mr, const int vecs)
+accumulate_tile (const float *p, int64_t nq_padded, int64_t nk, const float *v, int64_t v_stride,
+                 const float *alpha, float *o, int64_t o_stride, __m256i tail, const int mr,
+                 const int vecs, const int masked, const int prefetch)
 {
   __m256 acc[MR][2];
 #pragma GCC unroll 6
   for (int r = 0; r < mr; r++)
     {
-      const __m256 a = _mm256_set1_ps (alpha[r]);
+      const __m256 a = _mm256_broadcast_ss (alpha + r);
 #pragma GCC unroll 2
       for (int w = 0; w < vecs; w++)
-        acc[r][w] = _mm256_mul_ps (a, _mm256_loadu_ps (o + r * o_stride + 8 * w));
+        acc[r][w] = _mm256_mul_ps (a, _mm256_load_ps (o + r * o_stride + 8 * w));
     }
   for (int64_t j = 0; j < nk; j++)
     {
       __m256 vj[2];
+      const float *vrow = v + j * v_stride;
+      if (prefetch)
+        _mm_prefetch ((const char *) (vrow + 8 * v_stride), _MM_HINT_T0);
 #pragma GCC unroll 2
       for (int w = 0; w < vecs; w++)
-        vj[w] = _mm256_load_ps (chunk + j * 8 * vecs + 8 * w);
+        vj[w] = masked && w == vecs - 1 ? _mm256_maskload_ps (vrow + 8 * w, tail)
+                                        : _mm256_loadu_ps (vrow + 8 * w);
 #pragma GCC unroll 6
       for (int r = 0; r < mr; r++)
         {
-          const __m256 pr = _mm256_broadcast_ss (p + r * p_stride + j);
+          const __m256 pr = _mm256_broadcast_ss (p + j * nq_padded + r);
 #pragma GCC unroll 2
           for (int w = 0; w < vecs; w++)
             acc[r][w] = _mm256_fmadd_ps (pr, vj[w], acc[r][w]);
@@ -169,40 +184,59 @@ accumulate_tile (const float *p, int64_t p_stride, int64_t nk, const float *chun
   for (int r = 0; r < mr; r++)
 #pragma GCC unroll 2
     for (int w = 0; w < vecs; w++)
-      _mm256_storeu_ps (o + r * o_stride + 8 * w, acc[r][w]);
+      _mm256_store_ps (o + r * o_stride + 8 * w, acc[r][w]);
 }
 
-#define ACCUMULATE_CASES(vecs)                                                          \
-  switch (MIN (nq - i, MR))                                                             \
-    {                                                                                   \
-    case 6: accumulate_tile (pi, p_stride, nk, chunk, ai, oi, dv_padded, 6, vecs); break; \
-    case 5: accumulate_tile (pi, p_stride, nk, chunk, ai, oi, dv_padded, 5, vecs); break; \
-    case 4: accumulate_tile (pi, p_stride, nk, chunk, ai, oi, dv_padded, 4, vecs); break; \
-    case 3: accumulate_tile (pi, p_stride, nk, chunk, ai, oi, dv_padded, 3, vecs); break; \
-    case 2: accumulate_tile (pi, p_stride, nk, chunk, ai, oi, dv_padded, 2, vecs); break; \
-    default: accumulate_tile (pi, p_stride, nk, chunk, ai, oi, dv_padded, 1, vecs); break; \
+#define ACCUMULATE_CASES(vecs, masked, prefetch)                                                       \
+  switch (MIN (nq - i, MR))                                                                  \
+    {                                                                                        \
+    case 6: accumulate_tile (pi, nq_padded, nk, vc, v_stride, ai, oi, dv_padded, tail, 6, vecs, masked, prefetch); break;  \
+    case 5: accumulate_tile (pi, nq_padded, nk, vc, v_stride, ai, oi, dv_padded, tail, 5, vecs, masked, prefetch); break;  \
+    case 4: accumulate_tile (pi, nq_padded, nk, vc, v_stride, ai, oi, dv_padded, tail, 4, vecs, masked, prefetch); break;  \
+    case 3: accumulate_tile (pi, nq_padded, nk, vc, v_stride, ai, oi, dv_padded, tail, 3, vecs, masked, prefetch); break;  \
+    case 2: accumulate_tile (pi, nq_padded, nk, vc, v_stride, ai, oi, dv_padded, tail, 2, vecs, masked, prefetch); break;  \
+    default: accumulate_tile (pi, nq_padded, nk, vc, v_stride, ai, oi, dv_padded, tail, 1, vecs, masked, prefetch); break; \
     }
 
 static AVX2 void
-avx2_accumulate (const float *p, int64_t p_stride, int64_t nq, int64_t nk, const float *v,
-                 int64_t v_rows, int64_t dv_padded, const float *alpha, float *o)
+avx2_accumulate (const float *p, int64_t nq_padded, int64_t nq, int64_t nk, const float *v,
+                 int64_t v_stride, int64_t dv, int64_t dv_padded, const float *alpha, float *o)
 {
+  const int64_t full = dv / 8 * 8;
+  int32_t lanes[8];
+  for (int t = 0; t < 8; t++)
+    lanes[t] = t < dv - full ? -1 : 0;
+  const __m256i tail = _mm256_loadu_si256 ((const __m256i *) lanes);
   for (int64_t i = 0; i < nq; i += MR)
     {
-      const float *pi = p + i * p_stride;
+      const float *pi = p + i;
       const float *ai = alpha + i;
-      for (int64_t c0 = 0; c0 < dv_padded; c0 += 16)
+      int64_t c = 0;
+      for (; c + 16 <= full; c += 16)
         {
-          const float *chunk = v + c0 * v_rows;
-          float *oi = o + i * dv_padded + c0;
-          if (dv_padded - c0 >= 16)
+          const float *vc = v + c;
+          float *oi = o + i * dv_padded + c;
+          if (i == 0) /* the first pass over the values reads them from far away */
             {
-              ACCUMULATE_CASES (2)
+              ACCUMULATE_CASES (2, 0, 1)
             }
           else
             {
-              ACCUMULATE_CASES (1)
+              ACCUMULATE_CASES (2, 0, 0)
             }
+        }
+      if (c + 8 <= full)
+        {
+          const float *vc = v + c;
+          float *oi = o + i * dv_padded + c;
+          ACCUMULATE_CASES (1, 0, 0)
+          c += 8;
+        }
+      if (c < dv)
+        {
+          const float *vc = v + c;
+          float *oi = o + i * dv_padded + c;
+          ACCUMULATE_CASES (1, 1, 0)
         }
     }
 }

@@ -1,14 +1,13 @@
 /* jd-cpu-attention-kernels.h — the inner loops of the tiled attention (jd-cpu-attention.c),
  * one implementation per instruction set, chosen once at run time.
  *
- * The driver packs one tile of one head into scratch buffers laid out for streaming FMAs:
- *   q     nq rows of `dqk` floats, already multiplied by the softmax scale;
- *   kt    the key tile transposed in panels of JD_ATTN_KEY_PANEL keys: panel p holds
- *         kt[(p · dqk + c) · PANEL + j] = key (p · PANEL + j), component c, zero past the tile;
- *   v     the value tile in column chunks: the chunk starting at column c0 (width 16, or 8 for
- *         a last chunk when dv_padded is not a multiple of 16) holds row j at
- *         v[c0 · v_rows + j · width], where v_rows is the tile's allocated key count.
- * Scores, probabilities and the output accumulator are row-major with the strides given.
+ * Scores are held transposed, queries along the vector lanes: the driver packs a block of
+ * queries of one head as qt[c · nq_padded + i] (component c of query i, already multiplied by
+ * the softmax scale, zero for the padding queries), and scores and probabilities are
+ * s[j · nq_padded + i], so the softmax's running max and sum are vectors over queries. Keys
+ * are broadcast one scalar at a time and values loaded as vectors straight from the tensors,
+ * so neither is ever copied. The output accumulator is row-major, o[i · dv_padded + c].
+ * nq_padded and dv_padded are multiples of JD_ATTN_ALIGN.
  */
 #pragma once
 
@@ -17,23 +16,23 @@
 
 G_BEGIN_DECLS
 
-#define JD_ATTN_KEY_PANEL 16
-#define JD_ATTN_DV_ALIGN  8
+#define JD_ATTN_ALIGN 8
 
 typedef struct {
   const char *name;
-  /* s[i · s_stride + j] = q_i · key_j for i < nq, j < n_panels · PANEL. */
-  void (*scores)     (const float *q, int64_t nq, int64_t dqk, const float *kt, int64_t n_panels,
-                      float *s, int64_t s_stride);
-  /* One online-softmax step on nq rows of n scores (n a multiple of JD_ATTN_DV_ALIGN; masked
-   * scores are -inf): m_i becomes max(m_i, max_j s_ij), the scores become exp(s_ij - m_i) in
-   * place, alpha_i = exp(m_old - m_new) and l_i = l_i · alpha_i + Σ_j p_ij. */
-  void (*softmax)    (float *s, int64_t nq, int64_t n, int64_t s_stride, float *m, float *l,
+  /* s[j · nq_padded + i] = qt_i · key_j for j < nk; key j starts at k + j · k_stride. */
+  void (*scores)     (const float *qt, int64_t nq_padded, int64_t dqk, const float *k,
+                      int64_t k_stride, int64_t nk, float *s);
+  /* One online-softmax step over nk rows of scores: m_i becomes max(m_i, max_j s_ji), the
+   * scores become exp(s_ji - m_i) in place, alpha_i = exp(m_old - m_new) and
+   * l_i = l_i · alpha_i + Σ_j p_ji. m starts at -inf, l at 0. */
+  void (*softmax)    (float *s, int64_t nq_padded, int64_t nk, float *m, float *l,
                       float *alpha);
-  /* o_i = alpha_i · o_i + Σ_{j < nk} p_ij · v_j over dv_padded columns (a multiple of
-   * JD_ATTN_DV_ALIGN); o has row stride dv_padded. */
-  void (*accumulate) (const float *p, int64_t p_stride, int64_t nq, int64_t nk, const float *v,
-                      int64_t v_rows, int64_t dv_padded, const float *alpha, float *o);
+  /* o[i · dv_padded + c] = alpha_i · o[..] + Σ_{j < nk} p_ji · value_j[c] for i < nq, c < dv
+   * (columns dv..dv_padded hold junk); value j starts at v + j · v_stride. */
+  void (*accumulate) (const float *p, int64_t nq_padded, int64_t nq, int64_t nk, const float *v,
+                      int64_t v_stride, int64_t dv, int64_t dv_padded, const float *alpha,
+                      float *o);
   /* y = exp(x) elementwise, relative error about 1e-7; 0 below ln(FLT_MIN). */
   void (*exp)        (const float *x, float *y, int64_t n);
 } JdAttentionKernels;

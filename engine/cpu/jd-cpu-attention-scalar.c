@@ -6,63 +6,58 @@
 #include <stdlib.h>
 
 static void
-scalar_scores (const float *q, int64_t nq, int64_t dqk, const float *kt, int64_t n_panels,
-               float *s, int64_t s_stride)
+scalar_scores (const float *qt, int64_t nq_padded, int64_t dqk, const float *k,
+               int64_t k_stride, int64_t nk, float *s)
 {
-  for (int64_t i = 0; i < nq; i++)
-    for (int64_t p = 0; p < n_panels; p++)
-      {
-        float acc[JD_ATTN_KEY_PANEL] = { 0 };
-        const float *panel = kt + p * dqk * JD_ATTN_KEY_PANEL;
-        for (int64_t c = 0; c < dqk; c++)
-          for (int j = 0; j < JD_ATTN_KEY_PANEL; j++)
-            acc[j] += q[i * dqk + c] * panel[c * JD_ATTN_KEY_PANEL + j];
-        for (int j = 0; j < JD_ATTN_KEY_PANEL; j++)
-          s[i * s_stride + p * JD_ATTN_KEY_PANEL + j] = acc[j];
-      }
-}
-
-static void
-scalar_softmax (float *s, int64_t nq, int64_t n, int64_t s_stride, float *m, float *l,
-                float *alpha)
-{
-  for (int64_t i = 0; i < nq; i++)
+  for (int64_t j = 0; j < nk; j++)
     {
-      float *row = s + i * s_stride;
-      float m_new = m[i];
-      for (int64_t j = 0; j < n; j++)
-        m_new = fmaxf (m_new, row[j]);
-      float sum = 0.0f;
-      for (int64_t j = 0; j < n; j++)
+      float *row = s + j * nq_padded;
+      for (int64_t i = 0; i < nq_padded; i++)
+        row[i] = 0.0f;
+      for (int64_t c = 0; c < dqk; c++)
         {
-          row[j] = expf (row[j] - m_new);
-          sum += row[j];
+          const float kc = k[j * k_stride + c];
+          for (int64_t i = 0; i < nq_padded; i++)
+            row[i] += kc * qt[c * nq_padded + i];
         }
-      alpha[i] = expf (m[i] - m_new);
-      l[i] = l[i] * alpha[i] + sum;
-      m[i] = m_new;
     }
 }
 
 static void
-scalar_accumulate (const float *p, int64_t p_stride, int64_t nq, int64_t nk, const float *v,
-                   int64_t v_rows, int64_t dv_padded, const float *alpha, float *o)
+scalar_softmax (float *s, int64_t nq_padded, int64_t nk, float *m, float *l, float *alpha)
 {
-  for (int64_t c0 = 0; c0 < dv_padded; c0 += 16)
+  for (int64_t i = 0; i < nq_padded; i++)
     {
-      int width = dv_padded - c0 >= 16 ? 16 : 8;
-      const float *chunk = v + c0 * v_rows;
-      for (int64_t i = 0; i < nq; i++)
+      float m_new = m[i];
+      for (int64_t j = 0; j < nk; j++)
+        m_new = fmaxf (m_new, s[j * nq_padded + i]);
+      alpha[i] = expf (m[i] - m_new);
+      l[i] *= alpha[i];
+      m[i] = m_new;
+    }
+  for (int64_t j = 0; j < nk; j++)
+    for (int64_t i = 0; i < nq_padded; i++)
+      {
+        float *x = &s[j * nq_padded + i];
+        *x = expf (*x - m[i]);
+        l[i] += *x;
+      }
+}
+
+static void
+scalar_accumulate (const float *p, int64_t nq_padded, int64_t nq, int64_t nk, const float *v,
+                   int64_t v_stride, int64_t dv, int64_t dv_padded, const float *alpha, float *o)
+{
+  for (int64_t i = 0; i < nq; i++)
+    {
+      float *row = o + i * dv_padded;
+      for (int64_t c = 0; c < dv; c++)
+        row[c] *= alpha[i];
+      for (int64_t j = 0; j < nk; j++)
         {
-          float acc[16];
-          float *out = o + i * dv_padded + c0;
-          for (int c = 0; c < width; c++)
-            acc[c] = out[c] * alpha[i];
-          for (int64_t j = 0; j < nk; j++)
-            for (int c = 0; c < width; c++)
-              acc[c] += p[i * p_stride + j] * chunk[j * width + c];
-          for (int c = 0; c < width; c++)
-            out[c] = acc[c];
+          const float pji = p[j * nq_padded + i];
+          for (int64_t c = 0; c < dv; c++)
+            row[c] += pji * v[j * v_stride + c];
         }
     }
 }

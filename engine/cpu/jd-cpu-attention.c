@@ -1,14 +1,14 @@
 /* Multi-head softmax attention on the CPU, tiled with an online softmax.
  *
  * Joint attention reaches tens of thousands of tokens, so the Lq × Lk score matrix is never
- * held: each task owns one block of queries of one head and walks the key tiles its
- * segment allows, keeping a running row maximum m, a running sum l and an unnormalised output
- * O that is rescaled by exp(m_old − m_new) whenever the maximum grows; O / l at the end. The
- * tiles are packed into per-thread scratch laid out for the SIMD kernels of
- * jd-cpu-attention-kernels.h.
+ * held: each task owns one block of queries of one head and walks the key tiles its segment
+ * allows, keeping a running max m, a running sum l and an unnormalised output O per query;
+ * O is rescaled by exp(m_old − m_new) whenever the max grows, and divided by l at the end.
+ * Tiles are held transposed with queries along the SIMD lanes (jd-cpu-attention-kernels.h):
+ * only the query block is packed, once per task; keys and values are read in place.
  *
- * Every output row is produced by exactly one task, in the same order of key tiles whatever
- * the thread count, so results do not depend on how many threads run.
+ * Every output row is produced by exactly one task, with the same tiles in the same order
+ * whatever the thread count, so results do not depend on how many threads run.
  */
 #include "jd-cpu-private.h"
 
@@ -28,106 +28,50 @@ typedef struct {
   const float *q, *k, *v;
   float       *dst;
   int64_t      lq, lk, heads, dqk, dv, dv_padded;
-  int64_t      block_q, block_k, s_stride;
+  int64_t      block_q, block_k;
   float        scale;
   const QueryBlock *blocks;
   int64_t      n_blocks;
 } AttentionJob;
 
-/* One thread's tiles, allocated once per op and thread, sized by the tile, never by Lq × Lk. */
+/* One thread's tiles, allocated once per op and thread: sized by the tile, never Lq × Lk. */
 typedef struct {
-  float *q, *kt, *v, *s, *o, *m, *l, *alpha;
+  float *qt, *s, *o, *m, *l, *alpha;
 } Scratch;
 
+static int64_t
+round_up (int64_t n, int64_t multiple)
+{
+  return (n + multiple - 1) / multiple * multiple;
+}
+
 static float *
-scratch_floats (float **cursor, int64_t n)
+carve (float **cursor, int64_t n)
 {
   float *start = *cursor;
-  *cursor += (n + 15) & ~(int64_t) 15; /* keep every buffer 64-byte aligned */
+  *cursor += round_up (n, 16); /* keeps every buffer 64-byte aligned */
   return start;
 }
 
 static gsize
-scratch_size (const AttentionJob *job)
+scratch_floats (const AttentionJob *job)
 {
-  int64_t n = 0;
-  n += (job->block_q * job->dqk + 15) & ~(int64_t) 15;
-  n += (job->block_k * job->dqk + 15) & ~(int64_t) 15;
-  n += (job->block_k * job->dv_padded + 15) & ~(int64_t) 15;
-  n += (job->block_q * job->s_stride + 15) & ~(int64_t) 15;
-  n += (job->block_q * job->dv_padded + 15) & ~(int64_t) 15;
-  n += 3 * ((job->block_q + 15) & ~(int64_t) 15);
-  return (gsize) n * sizeof (float);
-}
-
-static void
-scratch_carve (const AttentionJob *job, float *base, Scratch *scratch)
-{
-  float *cursor = base;
-  scratch->q = scratch_floats (&cursor, job->block_q * job->dqk);
-  scratch->kt = scratch_floats (&cursor, job->block_k * job->dqk);
-  scratch->v = scratch_floats (&cursor, job->block_k * job->dv_padded);
-  scratch->s = scratch_floats (&cursor, job->block_q * job->s_stride);
-  scratch->o = scratch_floats (&cursor, job->block_q * job->dv_padded);
-  scratch->m = scratch_floats (&cursor, job->block_q);
-  scratch->l = scratch_floats (&cursor, job->block_q);
-  scratch->alpha = scratch_floats (&cursor, job->block_q);
-}
-
-/* Keys [k0, k0 + n) of head h, transposed into panels, zero past n up to the panel edge. */
-static void
-pack_keys (const AttentionJob *job, const float *k_head, int64_t k0, int64_t n, float *kt)
-{
-  const int64_t row_stride = job->heads * job->dqk;
-  const int64_t n_cols = (n + JD_ATTN_KEY_PANEL - 1) / JD_ATTN_KEY_PANEL * JD_ATTN_KEY_PANEL;
-  for (int64_t j = 0; j < n_cols; j++)
-    {
-      float *panel = kt + (j / JD_ATTN_KEY_PANEL) * job->dqk * JD_ATTN_KEY_PANEL
-                     + j % JD_ATTN_KEY_PANEL;
-      if (j < n)
-        {
-          const float *row = k_head + (k0 + j) * row_stride;
-          for (int64_t c = 0; c < job->dqk; c++)
-            panel[c * JD_ATTN_KEY_PANEL] = row[c];
-        }
-      else
-        for (int64_t c = 0; c < job->dqk; c++)
-          panel[c * JD_ATTN_KEY_PANEL] = 0.0f;
-    }
-}
-
-/* Values [k0, k0 + n) of head h in column chunks of 16 (a last one of 8), zero past dv. */
-static void
-pack_values (const AttentionJob *job, const float *v_head, int64_t k0, int64_t n, float *vp)
-{
-  const int64_t row_stride = job->heads * job->dv;
-  for (int64_t c0 = 0; c0 < job->dv_padded; c0 += 16)
-    {
-      const int64_t width = job->dv_padded - c0 >= 16 ? 16 : 8;
-      const int64_t valid = MIN (width, job->dv - c0);
-      float *chunk = vp + c0 * job->block_k;
-      for (int64_t j = 0; j < n; j++)
-        {
-          const float *row = v_head + (k0 + j) * row_stride + c0;
-          float *out = chunk + j * width;
-          memcpy (out, row, (gsize) valid * sizeof (float));
-          for (int64_t c = valid; c < width; c++)
-            out[c] = 0.0f;
-        }
-    }
+  return (gsize) (round_up (job->dqk * job->block_q, 16) + round_up (job->block_k * job->block_q, 16)
+                  + round_up (job->dv_padded * job->block_q, 16) + 3 * round_up (job->block_q, 16));
 }
 
 static void
 run_task (const AttentionJob *job, const Scratch *scratch, int64_t task)
 {
   const JdAttentionKernels *kern = job->kernels;
-  const int64_t per_batch = job->heads * job->n_blocks;
-  const int64_t b = task / per_batch;
+  const int64_t b = task / (job->heads * job->n_blocks);
   const int64_t h = task / job->n_blocks % job->heads;
   const QueryBlock *blk = &job->blocks[task % job->n_blocks];
-  const int64_t nq = blk->n_queries, dqk = job->dqk, dv = job->dv, dvp = job->dv_padded;
+  const int64_t nq = blk->n_queries, dqk = job->dqk, dv = job->dv;
+  const int64_t q_stride = job->heads * dqk, v_stride = job->heads * dv;
+  const int64_t nqp = round_up (nq, JD_ATTN_ALIGN), dvp = job->dv_padded;
 
-  /* Row r of head h: base + r · heads · D. */
+  /* Row r of head h starts at head + r · stride. */
   const float *q_head = job->q + (b * job->lq * job->heads + h) * dqk;
   const float *k_head = job->k + (b * job->lk * job->heads + h) * dqk;
   const float *v_head = job->v + (b * job->lk * job->heads + h) * dv;
@@ -136,17 +80,17 @@ run_task (const AttentionJob *job, const Scratch *scratch, int64_t task)
   if (blk->n_keys == 1)
     {
       /* The softmax over a single key is exactly 1: every query copies that value. */
-      const float *value = v_head + blk->k_begin * job->heads * dv;
+      const float *value = v_head + blk->k_begin * v_stride;
       for (int64_t i = 0; i < nq; i++)
-        memcpy (dst_head + (blk->q_begin + i) * job->heads * dv, value, (gsize) dv * sizeof (float));
+        memcpy (dst_head + (blk->q_begin + i) * v_stride, value, (gsize) dv * sizeof (float));
       return;
     }
 
-  for (int64_t i = 0; i < nq; i++)
+  for (int64_t i = 0; i < nqp; i++)
     {
-      const float *row = q_head + (blk->q_begin + i) * job->heads * dqk;
+      const float *row = q_head + (blk->q_begin + i) * q_stride;
       for (int64_t c = 0; c < dqk; c++)
-        scratch->q[i * dqk + c] = row[c] * job->scale;
+        scratch->qt[c * nqp + i] = i < nq ? row[c] * job->scale : 0.0f;
       scratch->m[i] = -INFINITY;
       scratch->l[i] = 0.0f;
     }
@@ -155,27 +99,20 @@ run_task (const AttentionJob *job, const Scratch *scratch, int64_t task)
   for (int64_t kb = 0; kb < blk->n_keys; kb += job->block_k)
     {
       const int64_t n = MIN (job->block_k, blk->n_keys - kb);
-      const int64_t n_panels = (n + JD_ATTN_KEY_PANEL - 1) / JD_ATTN_KEY_PANEL;
-      const int64_t n_cols = n_panels * JD_ATTN_KEY_PANEL;
-      pack_keys (job, k_head, blk->k_begin + kb, n, scratch->kt);
-      pack_values (job, v_head, blk->k_begin + kb, n, scratch->v);
-      kern->scores (scratch->q, nq, dqk, scratch->kt, n_panels, scratch->s, job->s_stride);
-      if (n < n_cols)
-        for (int64_t i = 0; i < nq; i++)
-          for (int64_t j = n; j < n_cols; j++)
-            scratch->s[i * job->s_stride + j] = -INFINITY;
-      kern->softmax (scratch->s, nq, n_cols, job->s_stride, scratch->m, scratch->l,
-                     scratch->alpha);
-      kern->accumulate (scratch->s, job->s_stride, nq, n, scratch->v, job->block_k, dvp,
+      const int64_t first = blk->k_begin + kb;
+      kern->scores (scratch->qt, nqp, dqk, k_head + first * q_stride, q_stride, n, scratch->s);
+      kern->softmax (scratch->s, nqp, n, scratch->m, scratch->l, scratch->alpha);
+      kern->accumulate (scratch->s, nqp, nq, n, v_head + first * v_stride, v_stride, dv, dvp,
                         scratch->alpha, scratch->o);
     }
 
   for (int64_t i = 0; i < nq; i++)
     {
       const float inv = 1.0f / scratch->l[i];
-      float *out = dst_head + (blk->q_begin + i) * job->heads * dv;
+      const float *acc = scratch->o + i * dvp;
+      float *out = dst_head + (blk->q_begin + i) * v_stride;
       for (int64_t c = 0; c < dv; c++)
-        out[c] = scratch->o[i * dvp + c] * inv;
+        out[c] = acc[c] * inv;
     }
 }
 
@@ -183,24 +120,27 @@ static void
 attention_range (int64_t begin, int64_t end, gpointer user_data)
 {
   const AttentionJob *job = user_data;
-  float *base = g_aligned_alloc (1, scratch_size (job), 64);
+  float *base = g_aligned_alloc (scratch_floats (job), sizeof (float), 64);
+  float *cursor = base;
   Scratch scratch;
-  scratch_carve (job, base, &scratch);
+  scratch.qt = carve (&cursor, job->dqk * job->block_q);
+  scratch.s = carve (&cursor, job->block_k * job->block_q);
+  scratch.o = carve (&cursor, job->dv_padded * job->block_q);
+  scratch.m = carve (&cursor, job->block_q);
+  scratch.l = carve (&cursor, job->block_q);
+  scratch.alpha = carve (&cursor, job->block_q);
   for (int64_t task = begin; task < end; task++)
     run_task (job, &scratch, task);
   g_aligned_free (base);
 }
 
-/* Tiles sized so a key tile and its values stay in L2 and a query tile in L1 for small heads;
- * block_q is a multiple of the kernels' 6-row register tile. */
+/* A query block (packed queries and output) stays in L2 and a tile of scores in L2 too; the
+ * query block is a multiple of the kernels' 16-query register tile. */
 static void
 choose_tiles (AttentionJob *job)
 {
-  const int64_t width = job->dqk + job->dv_padded;
-  job->block_q = width > 256 ? 48 : 96;
-  int64_t block_k = 32768 / width / JD_ATTN_KEY_PANEL * JD_ATTN_KEY_PANEL;
-  job->block_k = CLAMP (block_k, 32, 512);
-  job->s_stride = job->block_k + JD_ATTN_KEY_PANEL; /* avoids rows sharing cache sets */
+  job->block_q = job->dqk + job->dv_padded > 512 ? 32 : 64;
+  job->block_k = 256;
 }
 
 gboolean
@@ -217,7 +157,7 @@ jd_cpu_run_attention (JdCpuBackend *self, const JdOp *op, GError **error)
   const int64_t batch = q->shape[0];
   job.dqk = q->shape[2] / job.heads;
   job.dv = v->shape[2] / job.heads;
-  job.dv_padded = (job.dv + JD_ATTN_DV_ALIGN - 1) / JD_ATTN_DV_ALIGN * JD_ATTN_DV_ALIGN;
+  job.dv_padded = round_up (job.dv, JD_ATTN_ALIGN);
   choose_tiles (&job);
   if (batch == 0 || job.lq == 0)
     return TRUE;
