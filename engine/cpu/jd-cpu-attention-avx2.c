@@ -49,6 +49,7 @@ scores_tile (const float *qt, int64_t nq_padded, int64_t dqk, const float *k, in
 #pragma GCC unroll 2
     for (int w = 0; w < vecs; w++)
       acc[r][w] = _mm256_setzero_ps ();
+#pragma GCC unroll 4
   for (int64_t c = 0; c < dqk; c++)
     {
       __m256 qv[2];
@@ -109,39 +110,59 @@ avx2_scores (const float *qt, int64_t nq_padded, int64_t dqk, const float *k, in
     }
 }
 
+/* The softmax step for nv · 8 queries (nv ≤ 8), walking the scores row by row so each pass
+ * streams contiguous memory; the running max and sum stay in registers. */
+AVX2_INLINE void
+softmax_group (float *s, int64_t nq_padded, int64_t nk, float *m, float *l, float *alpha,
+               const int nv)
+{
+  __m256 m_new[8], sum[8];
+#pragma GCC unroll 8
+  for (int w = 0; w < nv; w++)
+    {
+      m_new[w] = _mm256_load_ps (m + 8 * w);
+      sum[w] = _mm256_setzero_ps ();
+    }
+  for (int64_t j = 0; j < nk; j++)
+#pragma GCC unroll 8
+    for (int w = 0; w < nv; w++)
+      m_new[w] = _mm256_max_ps (m_new[w], _mm256_load_ps (s + j * nq_padded + 8 * w));
+  for (int64_t j = 0; j < nk; j++)
+#pragma GCC unroll 8
+    for (int w = 0; w < nv; w++)
+      {
+        float *x = s + j * nq_padded + 8 * w;
+        const __m256 e = exp_avx2 (_mm256_sub_ps (_mm256_load_ps (x), m_new[w]));
+        _mm256_store_ps (x, e);
+        sum[w] = _mm256_add_ps (sum[w], e);
+      }
+#pragma GCC unroll 8
+  for (int w = 0; w < nv; w++)
+    {
+      const __m256 a = exp_avx2 (_mm256_sub_ps (_mm256_load_ps (m + 8 * w), m_new[w]));
+      _mm256_store_ps (alpha + 8 * w, a);
+      _mm256_store_ps (m + 8 * w, m_new[w]);
+      _mm256_store_ps (l + 8 * w, _mm256_fmadd_ps (_mm256_load_ps (l + 8 * w), a, sum[w]));
+    }
+}
+
 static AVX2 void
 avx2_softmax (float *s, int64_t nq_padded, int64_t nk, float *m, float *l, float *alpha)
 {
-  for (int64_t i = 0; i < nq_padded; i += 8)
+  for (int64_t i = 0; i < nq_padded; i += 64)
     {
-      const __m256 m_old = _mm256_load_ps (m + i);
-      __m256 m_new = m_old;
-      for (int64_t j = 0; j < nk; j++)
-        m_new = _mm256_max_ps (m_new, _mm256_load_ps (s + j * nq_padded + i));
-      const __m256 a = exp_avx2 (_mm256_sub_ps (m_old, m_new));
-      __m256 sum0 = _mm256_setzero_ps (), sum1 = _mm256_setzero_ps ();
-      int64_t j = 0;
-      for (; j + 2 <= nk; j += 2)
+      float *si = s + i;
+      switch (MIN ((nq_padded - i) / 8, 8))
         {
-          float *x0 = s + j * nq_padded + i, *x1 = x0 + nq_padded;
-          const __m256 e0 = exp_avx2 (_mm256_sub_ps (_mm256_load_ps (x0), m_new));
-          const __m256 e1 = exp_avx2 (_mm256_sub_ps (_mm256_load_ps (x1), m_new));
-          _mm256_store_ps (x0, e0);
-          _mm256_store_ps (x1, e1);
-          sum0 = _mm256_add_ps (sum0, e0);
-          sum1 = _mm256_add_ps (sum1, e1);
+        case 8: softmax_group (si, nq_padded, nk, m + i, l + i, alpha + i, 8); break;
+        case 7: softmax_group (si, nq_padded, nk, m + i, l + i, alpha + i, 7); break;
+        case 6: softmax_group (si, nq_padded, nk, m + i, l + i, alpha + i, 6); break;
+        case 5: softmax_group (si, nq_padded, nk, m + i, l + i, alpha + i, 5); break;
+        case 4: softmax_group (si, nq_padded, nk, m + i, l + i, alpha + i, 4); break;
+        case 3: softmax_group (si, nq_padded, nk, m + i, l + i, alpha + i, 3); break;
+        case 2: softmax_group (si, nq_padded, nk, m + i, l + i, alpha + i, 2); break;
+        default: softmax_group (si, nq_padded, nk, m + i, l + i, alpha + i, 1); break;
         }
-      if (j < nk)
-        {
-          float *x0 = s + j * nq_padded + i;
-          const __m256 e0 = exp_avx2 (_mm256_sub_ps (_mm256_load_ps (x0), m_new));
-          _mm256_store_ps (x0, e0);
-          sum0 = _mm256_add_ps (sum0, e0);
-        }
-      _mm256_store_ps (alpha + i, a);
-      _mm256_store_ps (m + i, m_new);
-      _mm256_store_ps (l + i, _mm256_fmadd_ps (_mm256_load_ps (l + i), a,
-                                               _mm256_add_ps (sum0, sum1)));
     }
 }
 
@@ -161,6 +182,7 @@ accumulate_tile (const float *p, int64_t nq_padded, int64_t nk, const float *v, 
       for (int w = 0; w < vecs; w++)
         acc[r][w] = _mm256_mul_ps (a, _mm256_load_ps (o + r * o_stride + 8 * w));
     }
+#pragma GCC unroll 4
   for (int64_t j = 0; j < nk; j++)
     {
       __m256 vj[2];

@@ -14,6 +14,7 @@
 
 #include <math.h>
 #include <string.h>
+#include <stdlib.h>
 
 #include "jd-cpu-attention-kernels.h"
 
@@ -140,7 +141,9 @@ static void
 choose_tiles (AttentionJob *job)
 {
   job->block_q = job->dqk + job->dv_padded > 512 ? 32 : 64;
-  job->block_k = 256;
+  job->block_k = CLAMP (32768 / job->dv_padded, 32, 256);
+  if (g_getenv ("TUNE_BQ")) job->block_q = atoi (g_getenv ("TUNE_BQ"));
+  if (g_getenv ("TUNE_BK")) job->block_k = atoi (g_getenv ("TUNE_BK"));
 }
 
 gboolean
