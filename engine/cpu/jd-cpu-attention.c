@@ -14,7 +14,6 @@
 
 #include <math.h>
 #include <string.h>
-#include <stdlib.h>
 
 #include "jd-cpu-attention-kernels.h"
 
@@ -62,6 +61,43 @@ scratch_floats (const AttentionJob *job)
 }
 
 static void
+prefetch_rows (const float *first, int64_t rows, int64_t stride, int64_t width)
+{
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t c = 0; c < width; c += 16)
+      __builtin_prefetch (first + r * stride + c);
+}
+
+static void
+prefetch_rows_for_writing (float *first, int64_t rows, int64_t stride, int64_t width)
+{
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t c = 0; c < width; c += 16)
+      __builtin_prefetch (first + r * stride + c, 1);
+}
+
+/* Short sequences (temporal attention: many batches of a few dozen tokens) are bound by memory
+ * latency, not FLOPs: start loading the next task's rows while this one computes. */
+static void
+prefetch_task (const AttentionJob *job, int64_t task)
+{
+  const int64_t b = task / (job->heads * job->n_blocks);
+  const int64_t h = task / job->n_blocks % job->heads;
+  const QueryBlock *blk = &job->blocks[task % job->n_blocks];
+  if (blk->n_keys > 64)
+    return;
+  const int64_t q_stride = job->heads * job->dqk, v_stride = job->heads * job->dv;
+  prefetch_rows (job->q + (b * job->lq + blk->q_begin) * q_stride + h * job->dqk, blk->n_queries,
+                 q_stride, job->dqk);
+  prefetch_rows (job->k + (b * job->lk + blk->k_begin) * q_stride + h * job->dqk, blk->n_keys,
+                 q_stride, job->dqk);
+  prefetch_rows (job->v + (b * job->lk + blk->k_begin) * v_stride + h * job->dv, blk->n_keys,
+                 v_stride, job->dv);
+  prefetch_rows_for_writing (job->dst + (b * job->lq + blk->q_begin) * v_stride + h * job->dv,
+                             blk->n_queries, v_stride, job->dv);
+}
+
+static void
 run_task (const AttentionJob *job, const Scratch *scratch, int64_t task)
 {
   const JdAttentionKernels *kern = job->kernels;
@@ -87,11 +123,19 @@ run_task (const AttentionJob *job, const Scratch *scratch, int64_t task)
       return;
     }
 
+  /* Transposed, so each store run is contiguous; the padding queries score 0 and are dropped. */
+  const float scale = job->scale;
+  const float *q_block = q_head + blk->q_begin * q_stride;
+  float *restrict qt = scratch->qt;
+  for (int64_t c = 0; c < dqk; c++)
+    {
+      for (int64_t i = 0; i < nq; i++)
+        qt[c * nqp + i] = q_block[i * q_stride + c] * scale;
+      for (int64_t i = nq; i < nqp; i++)
+        qt[c * nqp + i] = 0.0f;
+    }
   for (int64_t i = 0; i < nqp; i++)
     {
-      const float *row = q_head + (blk->q_begin + i) * q_stride;
-      for (int64_t c = 0; c < dqk; c++)
-        scratch->qt[c * nqp + i] = i < nq ? row[c] * job->scale : 0.0f;
       scratch->m[i] = -INFINITY;
       scratch->l[i] = 0.0f;
     }
@@ -131,7 +175,11 @@ attention_range (int64_t begin, int64_t end, gpointer user_data)
   scratch.l = carve (&cursor, job->block_q);
   scratch.alpha = carve (&cursor, job->block_q);
   for (int64_t task = begin; task < end; task++)
-    run_task (job, &scratch, task);
+    {
+      if (task + 1 < end)
+        prefetch_task (job, task + 1);
+      run_task (job, &scratch, task);
+    }
   g_aligned_free (base);
 }
 
@@ -142,8 +190,6 @@ choose_tiles (AttentionJob *job)
 {
   job->block_q = job->dqk + job->dv_padded > 512 ? 32 : 64;
   job->block_k = CLAMP (32768 / job->dv_padded, 32, 256);
-  if (g_getenv ("TUNE_BQ")) job->block_q = atoi (g_getenv ("TUNE_BQ"));
-  if (g_getenv ("TUNE_BK")) job->block_k = atoi (g_getenv ("TUNE_BK"));
 }
 
 gboolean
