@@ -93,8 +93,9 @@ class Noise:
         noise /= max(np.sqrt(np.mean(noise ** 2)), 1e-12)
         tau = n / sample_rate - self.t0
         env = attack_envelope(tau) * np.exp(-np.maximum(tau - self.hold, 0.0) / self.decay)
-        if self.roughness:
+        if self.roughness:  # a scratch: the drag builds up over 10 ms and flutters
             flutter = rng.uniform(25, 60)
+            env *= np.clip(tau / 0.01, 0.0, 1.0)
             env *= 1.0 + self.roughness * np.sin(2 * np.pi * flutter * tau) ** 2
         buf[n] += self.amp * env * noise[: len(n)]
 
@@ -130,22 +131,26 @@ def impact(rng, t0, material, strength, brightness=1.0):
     amps = strength * (0.6 ** order) * strength ** (0.5 * order) * brightness ** order
     amps *= rng.uniform(0.7, 1.0, len(ratios))
     decays = decay0 / np.sqrt(ratios)
-    phases = rng.uniform(0, 2 * np.pi, len(ratios))
+    # an impulse sets each mode's velocity, and the radiated pressure follows the velocity, so
+    # the modes start near their crest (cosine phase): the onset is heard at once
+    phases = 0.5 * np.pi + rng.uniform(-0.4, 0.4, len(ratios))
     click = Noise(t0, m["click_hz"] * (0.7 + 0.6 * strength), m["click_oct"],
                   m["click"] * strength, m["click_decay"], 0.0, int(rng.integers(2 ** 63)))
     return [Modes(t0, freqs[keep], decays[keep], amps[keep], phases[keep]), click]
 
 
 def scratch(rng, t0, material, strength, duration):
-    """A stick dragged over the material: rough band-passed noise for `duration` seconds, with a
-    faint excitation of the material's lowest mode."""
+    """A stick dragged over the material: the touch-down click, then rough band-passed noise for
+    `duration` seconds, with a faint excitation of the material's lowest mode."""
     m = MATERIALS[material]
+    touch = Noise(t0, m["click_hz"] * 1.5, m["click_oct"], 1.5 * m["click"] * strength,
+                  m["click_decay"], 0.0, int(rng.integers(2 ** 63)))
     noise = Noise(t0, m["click_hz"] * rng.uniform(0.6, 1.2), m["click_oct"] + 0.5,
                   0.6 * strength, 0.02, duration, int(rng.integers(2 ** 63)), roughness=0.8)
     f0 = rng.uniform(*m["f0"])
     ring = Modes(t0, np.array([f0]), np.array([rng.uniform(*m["decay"])]),
                  np.array([0.25 * strength]), np.array([rng.uniform(0, 2 * np.pi)]))
-    return [noise, ring]
+    return [touch, noise, ring]
 
 
 def mix(voices, cfg):

@@ -64,4 +64,4 @@ def build(rng, cfg, options):
         voices += sound.impact(rng, t, material, strength, brightness=1.5)
     params = {"gravity": GRAVITY, "length": length, "theta0": theta0, "omega": omega,
               "phase": phase, "period": 2 * math.pi / omega, "pivot": [pivot_x / cfg.aspect, pivot_y]}
-    return Scene("pendulum", events, voices, draw, params, extras={"bob": bob, "angle": angle})
+    return Scene("pendulum", events, voices, draw, params, extras={"bob": bob, "angle": angle, "background": background, "bob_radius": bob_r})
