@@ -70,7 +70,8 @@ def main(argv=None):
     try:
         if args.count is None:
             truth = make_clip(args.scene, args.seed, cfg, args.out)
-            print(f"{args.out}: {truth['scene']}, {len(truth['events'])} events")
+            n = len(truth['events'])
+            print(f"{args.out}: {truth['scene']}, {n} event{'' if n == 1 else 's'}")
             return 0
         jobs = [(args.scene, args.seed + i, cfg, os.path.join(args.out, f"{i:05d}"))
                 for i in range(args.count)]

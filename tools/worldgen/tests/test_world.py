@@ -293,8 +293,10 @@ def _flash_frames(times):
 def test_frame_centre_convention():
     dark = _flash_frames([]).astype(int)
     for k in (5, 12, 20):
-        for t, shown_in in (((k + 0.5) / CFG.fps, k), (k / CFG.fps + 0.005, k),
-                            (k / CFG.fps - 0.005, k - 1)):
+        # sub-frames sit 5 ms inside each 80 ms frame: 3 ms after a frame starts is lit in
+        # that frame's first sub-frame, 7 ms before it in the previous frame's last one
+        for t, shown_in in (((k + 0.5) / CFG.fps, k), (k / CFG.fps + 0.003, k),
+                            (k / CFG.fps - 0.007, k - 1)):
             frames = _flash_frames([t]).astype(int)
             changed = [j for j in range(CFG.frames) if np.abs(frames[j] - dark[j]).max() > 2]
             assert changed and changed[0] == shown_in, (t, changed[:3])
