@@ -92,3 +92,6 @@ def main(argv=None):
     except OSError as err:
         print(f"worldgen: cannot write {args.out}: {err}", file=sys.stderr)
         return 1
+    except (ValueError, RuntimeError) as err:
+        print(f"worldgen: {err}", file=sys.stderr)
+        return 1

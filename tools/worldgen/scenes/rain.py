@@ -21,7 +21,8 @@ def build(rng, cfg, options):
         times = [float(t) for t in options["times"]]
         check_times(times, cfg)
     else:
-        count = int(timing.integers(3, min(9, max_events(cfg)) + 1))
+        most = min(9, max_events(cfg))
+        count = int(timing.integers(min(3, most), most + 1))
         times = spaced_times(timing, count, start, end)
     cv = raster.Canvas(cfg.width, cfg.height)
     horizon = rng.uniform(0.35, 0.55)

@@ -237,6 +237,35 @@ def test_pendulum_rendered_bob_turns_in_the_tick_frames():
     assert checked >= 4
 
 
+# --- strike and rain: the visible cause coincides with the event ---------------------------
+
+def test_strike_stick_meets_the_patch_exactly_at_the_contacts():
+    for seed in range(10):
+        scene = build_scene("strike", seed)
+        tip = scene.extras["tip"]
+        for e in scene.events:
+            assert tip(e.time)[1] == pytest.approx(0.0, abs=1e-12)
+            assert tip(e.time - 0.01)[1] > 1e-3          # it comes down from above
+            assert abs(tip(e.time)[0] / CFG.aspect - e.position[0]) < 1e-9
+        lifted = [tip(t)[1] for t in np.arange(0.0, CFG.seconds, 0.001)
+                  if min(abs(t - e.time) for e in scene.events) > 0.16]
+        assert min(lifted) > 0.0   # no contact without an event (scratches last < 160 ms)
+
+
+def test_rain_splash_appears_where_and_when_the_drop_lands():
+    clip = generate("rain", 2)
+    H = CFG.height
+    for e in clip.truth["events"]:
+        k = int(e["time"] * CFG.fps)
+        if k + 1 >= CFG.frames:
+            continue
+        x, y = int(e["position"][0] * CFG.width), int(e["position"][1] * H)
+        patch = (slice(max(0, y - 3), y + 4), slice(max(0, x - 3), x + 4))
+        # the drop is falling onto the spot, then splashes there: the spot changes across the tick
+        change = np.abs(clip.frames[k + 1][patch].astype(int) - clip.frames[k - 1][patch].astype(int))
+        assert change.max() > 20, (e["time"], change.max())
+
+
 # --- audio -------------------------------------------------------------------------------------
 
 def onset(audio, t, rate=16000):
