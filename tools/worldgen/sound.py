@@ -12,7 +12,7 @@ import numpy as np
 from .world import SAMPLE_RATE
 
 ATTACK = 0.0002           # s
-MASTER_GAIN = 0.35        # fixed, so loudness carries strength from clip to clip
+MASTER_GAIN = 0.25        # fixed, so loudness carries strength from clip to clip
 PEAK_LIMIT = 0.95
 
 # Per material: base frequency range (Hz), mode ratios, decay of the lowest mode (s, range),
@@ -25,7 +25,7 @@ MATERIALS = {
     "glass":  dict(f0=(1300, 2400), ratios=(1.0, 2.32, 4.25), decay=(0.06, 0.10),
                    click_hz=6000, click_oct=1.0, click=0.7, click_decay=0.0015),
     "dirt":   dict(f0=(70, 130), ratios=(1.0, 1.6, 2.3), decay=(0.015, 0.03),
-                   click_hz=500, click_oct=2.5, click=1.4, click_decay=0.012),
+                   click_hz=400, click_oct=2.0, click=1.0, click_decay=0.010),
     "rubber": dict(f0=(110, 240), ratios=(1.0, 1.93, 3.1), decay=(0.02, 0.035),
                    click_hz=900, click_oct=2.0, click=0.9, click_decay=0.004),
     "water":  dict(f0=(900, 2600), ratios=(1.0, 2.1), decay=(0.008, 0.02),

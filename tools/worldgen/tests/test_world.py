@@ -293,6 +293,47 @@ def test_audio_onsets_within_1ms_of_the_truth(name):
     assert np.all(errors > -0.0001) and np.all(errors < 0.001), errors
 
 
+def _centroid_hz(material, strength, seed):
+    rng = np.random.default_rng(seed)
+    buf = np.zeros(8000)
+    for voice in sound.impact(rng, 0.01, material, strength):
+        voice.add_to(buf, 16000)
+    power = np.abs(np.fft.rfft(buf)) ** 2
+    return float((power * np.fft.rfftfreq(len(buf), 1 / 16000)).sum() / power.sum())
+
+
+def test_materials_sound_different_and_harder_hits_are_brighter():
+    centroid = {m: np.median([_centroid_hz(m, 0.8, s) for s in range(12)])
+                for m in ("dirt", "wood", "metal", "glass")}
+    assert centroid["wood"] < centroid["metal"] < centroid["glass"]
+    assert centroid["dirt"] < centroid["metal"]
+    for m in ("wood", "metal", "glass"):
+        soft = np.median([_centroid_hz(m, 0.4, s) for s in range(12)])
+        hard = np.median([_centroid_hz(m, 1.0, s) for s in range(12)])
+        assert hard > soft, m
+
+
+def test_metal_rings_longer_than_wood():
+    def ring_seconds(material):
+        rng = np.random.default_rng(1)
+        buf = np.zeros(16000)
+        for voice in sound.impact(rng, 0.01, material, 0.8):
+            voice.add_to(buf, 16000)
+        loud = np.nonzero(np.abs(buf) > 0.01 * np.abs(buf).max())[0]
+        return (loud[-1] - loud[0]) / 16000
+    assert ring_seconds("metal") > 2 * ring_seconds("wood")
+
+
+def test_bounce_impacts_get_quieter_as_the_ball_slows():
+    for seed in SEEDS:
+        scene = build_scene("bounce", seed)
+        audio = sound.mix(scene.voices, CFG)
+        peaks = [np.abs(audio[int(e.time * 16000):int((e.time + 0.03) * 16000)]).max()
+                 for e in scene.events]
+        if len(peaks) >= 3:
+            assert peaks[0] > peaks[-1] * 1.3, (seed, peaks)
+
+
 def test_sound_starts_between_samples_with_the_right_phase():
     rate, t0 = 16000, 0.1234567
     voice = sound.Modes(t0, np.array([440.0, 1234.0]), np.array([0.05, 0.02]),
