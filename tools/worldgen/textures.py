@@ -65,7 +65,8 @@ def make_texture(rng, c1, c2, kind=None, scale=1.0):
     angle = rng.uniform(0, np.pi)
     ca, sa = np.cos(angle), np.sin(angle)
     if kind == "stripes":
-        freq, phase, sharp = rng.uniform(2.0, 6.0) / scale, rng.uniform(0, 2 * np.pi), rng.uniform(1, 4)
+        freq = rng.uniform(2.0, 6.0) / scale
+        phase, sharp = rng.uniform(0, 2 * np.pi), rng.uniform(1, 4)
 
         def tex(u, v):
             w = np.sin(2 * np.pi * freq * (u * ca + v * sa) + phase)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-GRAVITY = 8.0           # image heights per s²: one gravity for every scene (bounce, pendulum, rain)
+GRAVITY = 8.0           # image heights per s²: one gravity for every scene
 MIN_GAP = 0.200         # s between two events
 EDGE_MARGIN = 0.120     # s without events at the start and at the end of a clip
 SAMPLE_RATE = 16000
@@ -60,8 +60,9 @@ class Config:
         if problems:
             return problems
         if self.seconds < 2 * EDGE_MARGIN + 0.1:
-            problems.append(f"--seconds must be at least {2 * EDGE_MARGIN + 0.1:.2f} so that events "
-                            f"fit between the {EDGE_MARGIN * 1000:.0f} ms margins, got {self.seconds}")
+            problems.append(f"--seconds must be at least {2 * EDGE_MARGIN + 0.1:.2f} so that "
+                            f"events fit between the {EDGE_MARGIN * 1000:.0f} ms margins, "
+                            f"got {self.seconds}")
         if abs(self.seconds * self.fps - self.frames) > 1e-6 or self.frames < 1:
             problems.append(f"--seconds × --fps must be a whole number of frames, got "
                             f"{self.seconds} × {self.fps} = {self.seconds * self.fps:g}")

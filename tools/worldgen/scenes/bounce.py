@@ -95,6 +95,7 @@ def build(rng, cfg, options):
         voices += sound.impact(rng, t, material, strength)
     params = {"gravity": GRAVITY, "drop_height": h, "restitution": e, "radius": radius,
               "ground_y": ground, "x0": x0 / cfg.aspect, "vx": vx / cfg.aspect,
-              "ball_material": material, "units": "image heights, y down; x as a fraction of the width"}
+              "ball_material": material,
+              "units": "image heights, y down; x as a fraction of the width"}
     return Scene("bounce", events, voices, draw, params,
                  extras={"centre": centre, "background": lambda t: draw(t, with_ball=False)})

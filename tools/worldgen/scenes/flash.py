@@ -34,7 +34,8 @@ def build(rng, cfg, options):
     lamp_y = rng.uniform(0.3, 0.6)
     lamp_r = rng.uniform(0.08, 0.14)
     # the lamp's housing, drawn once; its glass lights up
-    housing = raster.box(cv, lamp_x - 0.05, lamp_y - lamp_r - 0.25, lamp_x + 0.05, lamp_y - lamp_r + 0.01)
+    housing = raster.box(cv, lamp_x - 0.05, lamp_y - lamp_r - 0.25,
+                         lamp_x + 0.05, lamp_y - lamp_r + 0.01)
     background = raster.paint(background.copy(), housing, np.full(3, 0.15))
     glass_cov = raster.disk(cv, lamp_x, lamp_y, lamp_r)
     glow = np.exp(-(np.hypot(cv.x - lamp_x, cv.y - lamp_y) / (2.5 * lamp_r)) ** 2)

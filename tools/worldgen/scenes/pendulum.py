@@ -1,8 +1,8 @@
 """pendulum: a bob on a rod swings and an escapement ticks at every turning point.
 
 θ(t) = θ₀·cos(ω t + φ) with ω = √(g/L) (small-angle motion, the same g as every scene);
-turning points (θ' = 0) fall at t = (kπ − φ)/ω, half a period T/2 = π/ω apart.  The phase φ is
-drawn so that the first tick comes at least EDGE_MARGIN after the start."""
+turning points (θ' = 0) fall at t = (kπ − φ)/ω, half a period T/2 = π/ω apart.  The phase
+φ is drawn so that the first tick comes at least EDGE_MARGIN after the start."""
 
 import math
 
@@ -53,7 +53,8 @@ def build(rng, cfg, options):
         img = background.copy()
         bx, by = bob(t)
         raster.paint(img, raster.capsule(cv, pivot_x, pivot_y, bx, by, 0.008), rod_colour)
-        raster.paint(img, raster.disk(cv, bx, by, bob_r), bob_tex((cv.x - bx) / bob_r, (cv.y - by) / bob_r))
+        look = bob_tex((cv.x - bx) / bob_r, (cv.y - by) / bob_r)
+        raster.paint(img, raster.disk(cv, bx, by, bob_r), look)
         return img
 
     strength = 0.5 + theta0
@@ -63,5 +64,8 @@ def build(rng, cfg, options):
         events.append(Event(t, "tick", (bx / cfg.aspect, by), material, strength))
         voices += sound.impact(rng, t, material, strength, brightness=1.5)
     params = {"gravity": GRAVITY, "length": length, "theta0": theta0, "omega": omega,
-              "phase": phase, "period": 2 * math.pi / omega, "pivot": [pivot_x / cfg.aspect, pivot_y]}
-    return Scene("pendulum", events, voices, draw, params, extras={"bob": bob, "angle": angle, "background": background, "bob_radius": bob_r})
+              "phase": phase, "period": 2 * math.pi / omega,
+              "pivot": [pivot_x / cfg.aspect, pivot_y]}
+    return Scene("pendulum", events, voices, draw, params, extras={"bob": bob, "angle": angle,
+                                                            "background": background,
+                                                            "bob_radius": bob_r})

@@ -46,7 +46,8 @@ def build(rng, cfg, options):
             if t < te:
                 fy = y - speed * (te - t)
                 if fy > -size:
-                    raster.paint(img, raster.ellipse(cv, x, fy, size * 0.7, size * 1.3), drop_colour)
+                    drop = raster.ellipse(cv, x, fy, size * 0.7, size * 1.3)
+                    raster.paint(img, drop, drop_colour)
             elif t < te + SPLASH_TIME:
                 u = (t - te) / SPLASH_TIME
                 rx = size * (1.0 + 4.0 * u)

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import raster, sound, textures
 from ..world import Event, Scene, check_times, event_window, max_events, spaced_times
-from .common import wall_and_floor
+from .common import object_palette, wall_and_floor
 
 MATERIALS = ("wood", "metal", "glass", "dirt")
 SCRATCH_TIME = 0.14   # s the tip stays on the patch (shorter than the minimum event spacing)
@@ -51,7 +51,8 @@ def build(rng, cfg, options):
     strengths = [float(timing.uniform(0.45, 1.0)) for _ in times]
 
     surface = rng.uniform(0.72, 0.84)
-    cv, background = wall_and_floor(rng, cfg, surface, dark=bool(rng.integers(2)))
+    dark = bool(rng.integers(2))
+    cv, background = wall_and_floor(rng, cfg, surface, dark)
     patch_w = rng.uniform(0.45, 0.7) * cfg.aspect
     patch_x0 = rng.uniform(0.05, cfg.aspect - patch_w - 0.05)
     patch_h = rng.uniform(0.06, 0.1)
@@ -61,9 +62,10 @@ def build(rng, cfg, options):
     hand_side = 1 if rng.uniform() < 0.5 else -1    # stick held from the right or the left
     stick_len = rng.uniform(0.45, 0.6)
     stick_r = rng.uniform(0.012, 0.02)
-    stick_tex = textures.make_texture(rng, *textures.palette(rng), kind="stripes", scale=0.3)
+    stick_tex = textures.make_texture(rng, *object_palette(rng, dark), kind="stripes", scale=0.3)
     max_lift = min(0.3, top - 0.15)
-    tip_x = [float(timing.uniform(patch_x0 + 0.1 * patch_w, patch_x0 + 0.9 * patch_w)) for _ in times]
+    tip_x = [float(timing.uniform(patch_x0 + 0.1 * patch_w, patch_x0 + 0.9 * patch_w))
+             for _ in times]
     drag = [float(timing.uniform(0.15, 0.3) * patch_w * (1 if timing.uniform() < 0.5 else -1))
             for _ in times]
     tip_x = [min(max(x, patch_x0 + 0.3 * patch_w), patch_x0 + 0.7 * patch_w) for x in tip_x]

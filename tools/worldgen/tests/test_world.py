@@ -16,7 +16,6 @@ sys.path.insert(0, TOOLS)
 from worldgen import SCENES, Config, build_scene, generate  # noqa: E402
 from worldgen import raster, sound  # noqa: E402
 from worldgen.pngio import encode_png, read_png  # noqa: E402
-from worldgen.scenes import bounce  # noqa: E402
 from worldgen.wavio import read_wav  # noqa: E402
 from worldgen.world import EDGE_MARGIN, GRAVITY, MIN_GAP  # noqa: E402
 
@@ -89,7 +88,8 @@ def test_count_writes_a_dataset_equal_to_single_clips(tmp_path):
     single = run_cli("--scene", "random", "--seed", "41", "--out", str(tmp_path / "one"))
     assert single.returncode == 0, single.stderr
     for name in ("truth.json", "audio.wav", "image.png", "frames/00031.png"):
-        assert (tmp_path / "set" / "00001" / name).read_bytes() == (tmp_path / "one" / name).read_bytes()
+        in_set = (tmp_path / "set" / "00001" / name).read_bytes()
+        assert in_set == (tmp_path / "one" / name).read_bytes()
 
 
 def test_png_round_trip():
@@ -140,7 +140,7 @@ def test_events_keep_spacing_margins_and_fields(name):
 
 def test_bounce_times_follow_from_the_drop_height():
     for seed in SEEDS:
-        truth = generate("bounce", seed).truth if seed == 0 else None
+        truth = generate("bounce", seed).truth if seed == 0 else None   # and on disk once
         scene = build_scene("bounce", seed)
         p = scene.params
         g, h, e = p["gravity"], p["drop_height"], p["restitution"]
@@ -174,7 +174,8 @@ def test_bounce_ball_is_drawn_where_physics_puts_it():
         ground, r = p["ground_y"], p["radius"]
         first = _ball_mask(clip.frames[0], backgrounds[0], ground)
         ys, xs = np.nonzero(first)
-        # the first frame shows the drop height: the ball is nearly still, its centroid is its centre
+        # the first frame shows the drop height: the ball is nearly still, so the centroid of
+        # its pixels is its centre
         cx, cy = scene.extras["centre"](CFG.frame_time(0))
         assert abs((ys.mean() + 0.5) / H - cy) * H < 1.0
         assert abs((xs.mean() + 0.5) / H - cx) * H < 1.0
@@ -262,7 +263,8 @@ def test_rain_splash_appears_where_and_when_the_drop_lands():
         x, y = int(e["position"][0] * CFG.width), int(e["position"][1] * H)
         patch = (slice(max(0, y - 3), y + 4), slice(max(0, x - 3), x + 4))
         # the drop is falling onto the spot, then splashes there: the spot changes across the tick
-        change = np.abs(clip.frames[k + 1][patch].astype(int) - clip.frames[k - 1][patch].astype(int))
+        after, before = clip.frames[k + 1][patch], clip.frames[k - 1][patch]
+        change = np.abs(after.astype(int) - before.astype(int))
         assert change.max() > 20, (e["time"], change.max())
 
 
@@ -350,7 +352,8 @@ def test_sound_starts_between_samples_with_the_right_phase():
     assert buf[int(t0 * rate)] == 0.0 and buf[int(t0 * rate) + 1] != 0.0
     # half a sample later is a different signal, not the same one snapped to the grid
     later = np.zeros(4000)
-    sound.Modes(t0 + 0.5 / rate, voice.freqs, voice.decays, voice.amps, voice.phases).add_to(later, rate)
+    shifted = sound.Modes(t0 + 0.5 / rate, voice.freqs, voice.decays, voice.amps, voice.phases)
+    shifted.add_to(later, rate)
     assert np.linalg.norm(later - buf) / np.linalg.norm(buf) > 0.01
 
 
