@@ -2,7 +2,8 @@
 
 θ(t) = θ₀·cos(ω t + φ) with ω = √(g/L) (small-angle motion, the same g as every scene);
 turning points (θ' = 0) fall at t = (kπ − φ)/ω, half a period T/2 = π/ω apart.  The phase
-φ is drawn so that the first tick comes at least EDGE_MARGIN after the start."""
+φ is drawn so that no turn falls in the first or last EDGE_MARGIN of the clip: every turning point
+in the clip ticks."""
 
 import math
 
@@ -26,10 +27,17 @@ def turning_points(theta0, omega, phase, seconds):
 
 
 def build(rng, cfg, options):
-    length = rng.uniform(0.3, 0.6)                 # rod, in image heights
-    omega = math.sqrt(GRAVITY / length)
-    theta0 = rng.uniform(0.25, 0.5)                # rad
-    phase = rng.uniform(0, 2 * math.pi)
+    for _ in range(100):
+        length = rng.uniform(0.3, 0.6)             # rod, in image heights
+        omega = math.sqrt(GRAVITY / length)
+        theta0 = rng.uniform(0.25, 0.5)            # rad
+        # the first turn comes at least EDGE_MARGIN in; which side it turns at is random
+        first_turn = rng.uniform(EDGE_MARGIN, math.pi / omega)   # the turn before is at ≤ 0
+        phase = (math.pi * rng.integers(2) - omega * first_turn) % (2 * math.pi)
+        last = turning_points(theta0, omega, phase, cfg.seconds + 2 * EDGE_MARGIN)
+        # no silent turn in the final margin either (redraw; a very short clip may not allow it)
+        if not any(cfg.seconds - EDGE_MARGIN < t <= cfg.seconds for t in last):
+            break
     pivot_x = rng.uniform(0.4, cfg.aspect - 0.4)
     pivot_y = rng.uniform(0.08, 0.25)
     bob_r = rng.uniform(0.05, 0.08)

@@ -21,7 +21,7 @@ from worldgen.world import EDGE_MARGIN, GRAVITY, MIN_GAP  # noqa: E402
 
 LAUNCHER = os.path.join(TOOLS, "worldgen.py")
 CFG = Config()
-SEEDS = range(6)
+SEEDS = range(4)
 
 
 def run_cli(*args):
@@ -195,16 +195,15 @@ def test_bounce_ball_is_drawn_where_physics_puts_it():
 # --- pendulum ----------------------------------------------------------------------------------
 
 def test_pendulum_ticks_at_turning_points():
-    for seed in SEEDS:
+    for seed in range(12):
         scene = build_scene("pendulum", seed)
         bob_x = scene.extras["bob"]
         t = np.arange(0, CFG.seconds, 1e-4)
         x = np.array([bob_x(v)[0] for v in t])
         turns = t[1:-1][(np.diff(x)[:-1] * np.diff(x)[1:]) < 0]
-        inside = turns[(turns >= EDGE_MARGIN) & (turns <= CFG.seconds - EDGE_MARGIN)]
         ticks = np.array([e.time for e in scene.events])
-        assert len(ticks) == len(inside)
-        assert np.all(np.abs(ticks - inside) < 2e-4)
+        assert len(ticks) == len(turns)   # every turn in the whole clip ticks, none is silent
+        assert np.all(np.abs(ticks - turns) < 2e-4)
 
 
 def test_pendulum_rendered_bob_turns_in_the_tick_frames():
