@@ -72,6 +72,9 @@ class Config:
         for name, value in (("width", self.width), ("height", self.height)):
             if not 16 <= value <= 1024:
                 problems.append(f"--size {name} must be between 16 and 1024 pixels, got {value}")
+        if self.width and self.height and not 0.5 <= self.width / self.height <= 4.0:
+            problems.append(f"--size must have a width/height ratio between 1:2 and 4:1, got "
+                            f"{self.width}x{self.height}")
         if self.subframes < 1:
             problems.append(f"sub-frames per frame must be at least 1, got {self.subframes}")
         return problems

@@ -30,9 +30,10 @@ def build(rng, cfg, options):
     wall = textures.make_texture(rng, *textures.palette(rng, (0.05, 0.3)))
     background = np.clip(wall(cv.x, cv.y) + textures.grain(rng, (cfg.height, cfg.width)), 0, 1)
     light = textures.colour(rng, sat=(0.2, 0.7), val=(0.9, 1.0))
-    lamp_x = rng.uniform(0.3, cfg.aspect - 0.3)
+    side = min(0.3, 0.5 * cfg.aspect)
+    lamp_x = rng.uniform(side, cfg.aspect - side)
     lamp_y = rng.uniform(0.3, 0.6)
-    lamp_r = rng.uniform(0.08, 0.14)
+    lamp_r = min(rng.uniform(0.08, 0.14), 0.4 * cfg.aspect)
     # the lamp's housing, drawn once; its glass lights up
     housing = raster.box(cv, lamp_x - 0.05, lamp_y - lamp_r - 0.25,
                          lamp_x + 0.05, lamp_y - lamp_r + 0.01)

@@ -27,10 +27,14 @@ def turning_points(theta0, omega, phase, seconds):
 
 
 def build(rng, cfg, options):
+    bob_r = rng.uniform(0.05, 0.08)
     for _ in range(100):
         length = rng.uniform(0.3, 0.6)             # rod, in image heights
         omega = math.sqrt(GRAVITY / length)
         theta0 = rng.uniform(0.25, 0.5)            # rad
+        # narrow pictures: swing less so the bob stays inside
+        fit = (0.5 * cfg.aspect - bob_r - 0.02) / length
+        theta0 = min(theta0, math.asin(max(0.05, min(1.0, fit))))
         # the first turn comes at least EDGE_MARGIN in; which side it turns at is random
         first_turn = rng.uniform(EDGE_MARGIN, math.pi / omega)   # the turn before is at ≤ 0
         phase = (math.pi * rng.integers(2) - omega * first_turn) % (2 * math.pi)
@@ -38,9 +42,9 @@ def build(rng, cfg, options):
         # no silent turn in the final margin either (redraw; a very short clip may not allow it)
         if not any(cfg.seconds - EDGE_MARGIN < t <= cfg.seconds for t in last):
             break
-    pivot_x = rng.uniform(0.4, cfg.aspect - 0.4)
+    reach = min(length * math.sin(theta0) + bob_r + 0.02, 0.5 * cfg.aspect)
+    pivot_x = rng.uniform(reach, cfg.aspect - reach)
     pivot_y = rng.uniform(0.08, 0.25)
-    bob_r = rng.uniform(0.05, 0.08)
     material = ("wood", "metal")[rng.integers(2)]
     dark = bool(rng.integers(2))
     cv, background = wall_and_floor(rng, cfg, rng.uniform(0.88, 0.97), dark)

@@ -64,6 +64,7 @@ def test_cli_size_fps_and_seconds_options(tmp_path):
     (["--scene", "nope"], "invalid choice"),
     (["--scene", "bounce", "--size", "64"], "--size"),
     (["--scene", "bounce", "--size", "8x8"], "between 16 and 1024"),
+    (["--scene", "bounce", "--size", "16x64"], "ratio"),
     (["--scene", "bounce", "--fps", "0"], "--fps"),
     (["--scene", "bounce", "--seconds", "2.5", "--fps", "12.5"], "whole number of frames"),
     (["--scene", "bounce", "--seconds", "0.2", "--fps", "10"], "at least"),
@@ -101,6 +102,15 @@ def test_png_round_trip():
         assert np.array_equal(read_png(path), rgb)
     finally:
         os.remove(path)
+
+
+@pytest.mark.parametrize("size", [(32, 64), (256, 64), (100, 60)])
+def test_every_scene_fits_other_frame_shapes(size):
+    cfg = Config(width=size[0], height=size[1])
+    for name in sorted(SCENES):
+        for seed in range(5):
+            for e in build_scene(name, seed, cfg).events:
+                assert 0 <= e.position[0] <= 1 and 0 <= e.position[1] <= 1, (name, seed)
 
 
 # --- determinism and the event rules ----------------------------------------------------------
