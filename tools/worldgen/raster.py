@@ -57,6 +57,18 @@ def paint(img, cov, colour):
     return img
 
 
+def paint_texture(img, cov, texture, u, v, shade=None):
+    """Composites texture(u, v) (times shade) over img with coverage cov, in place, evaluating
+    the texture only where the object covers a pixel."""
+    mask = cov > 0
+    if mask.any():
+        colour = texture(u[mask], v[mask])
+        if shade is not None:
+            colour = colour * shade[mask][..., None]
+        img[mask] += cov[mask][..., None] * (colour - img[mask])
+    return img
+
+
 def render_frames(draw, cfg):
     """Renders every frame as the mean of cfg.subframes pictures spread over its interval;
     returns frames × H × W × 3 uint8."""

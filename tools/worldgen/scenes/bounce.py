@@ -83,8 +83,7 @@ def build(rng, cfg, options):
             u = du * math.cos(angle) + dv * math.sin(angle)
             v = -du * math.sin(angle) + dv * math.cos(angle)
             shade = 1.0 - 0.3 * np.clip(0.5 * du + 0.6 * dv, 0, 1.5)
-            ball = ball_tex(u, v) * shade[..., None]
-            raster.paint(img, raster.disk(cv, cx, cy, radius), ball)
+            raster.paint_texture(img, raster.disk(cv, cx, cy, radius), ball_tex, u, v, shade)
         return img
 
     events, voices = [], []

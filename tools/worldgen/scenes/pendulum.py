@@ -65,8 +65,8 @@ def build(rng, cfg, options):
         img = background.copy()
         bx, by = bob(t)
         raster.paint(img, raster.capsule(cv, pivot_x, pivot_y, bx, by, 0.008), rod_colour)
-        look = bob_tex((cv.x - bx) / bob_r, (cv.y - by) / bob_r)
-        raster.paint(img, raster.disk(cv, bx, by, bob_r), look)
+        raster.paint_texture(img, raster.disk(cv, bx, by, bob_r), bob_tex,
+                             (cv.x - bx) / bob_r, (cv.y - by) / bob_r)
         return img
 
     strength = 0.5 + theta0

@@ -99,7 +99,7 @@ def build(rng, cfg, options):
         hx, hy = x + stick_len * math.sin(angle), ty - stick_len * math.cos(angle)
         cov = raster.capsule(cv, x, ty, hx, hy, stick_r)
         along = (cv.x - x) * math.sin(angle) - (cv.y - ty) * math.cos(angle)
-        raster.paint(img, cov, stick_tex(along, 0.0 * along))
+        raster.paint_texture(img, cov, stick_tex, along, 0.0 * along)
         return img
 
     events, voices = [], []

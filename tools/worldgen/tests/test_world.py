@@ -48,6 +48,8 @@ def test_cli_writes_a_clip_with_the_default_sizes(tmp_path):
     assert truth["scene"] == "bounce" and truth["events"]
     for event in truth["events"]:
         assert set(event) == {"time", "kind", "position", "material", "strength"}
+        # the 16-bit file keeps the sub-millisecond onsets
+        assert 0 <= onset(audio, event["time"]) - event["time"] < 0.001
 
 
 def test_cli_size_fps_and_seconds_options(tmp_path):
