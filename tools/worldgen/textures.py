@@ -94,6 +94,6 @@ def make_texture(rng, c1, c2, kind=None, scale=1.0):
     return tex
 
 
-def grain(rng, shape, amount=0.03):
+def grain(rng, shape, amount=0.015):
     """Fixed fine per-pixel grain for static backgrounds (same in every frame)."""
     return amount * (rng.uniform(-1, 1, shape[:2])[..., None])
