@@ -197,7 +197,8 @@ class AudioUNet(nn.Module):
               image_embeds: torch.Tensor | None = None) -> torch.Tensor:
         """timestep: DDPM index (B,) or scalar.  ``image_embeds`` None is the null condition: the
         projection is skipped, not fed zeros (its bias would still condition)."""
-        emb = self.time_embedding(sinusoid(timestep.expand(batch), self.conv_in.out_channels))
+        emb = self.time_embedding(sinusoid(timestep.expand(batch), self.conv_in.out_channels,
+                                           self.conv_in.weight.dtype))
         if image_embeds is not None:
             if self.image_proj is None:
                 raise ValueError("audio UNet: image embeddings given but the config has no "

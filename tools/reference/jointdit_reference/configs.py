@@ -84,13 +84,16 @@ def default_config() -> dict:
 
 def parity_config() -> dict:
     """The default model's structure at the smallest width (32 channels everywhere, one head
-    of 32 in the UNets) and a short clip, so the committed parity bundle stays small."""
+    of 32 in the UNets), two-level VAEs (factor 2) and a short clip, so the committed parity
+    bundle stays small."""
     cfg = default_config()
     cfg["video_unet"].update(block_out_channels=[32] * 4, num_attention_heads=[1] * 4,
                              cross_attention_dim=32, addition_time_embed_dim=16,
                              projection_class_embeddings_input_dim=48)
     cfg["audio_unet"].update(block_out_channels=[32] * 4, num_attention_heads=[1] * 4,
                              image_embed_dim=32)
+    cfg["video_vae"]["block_out_channels"] = [32, 32]
+    cfg["audio_vae"]["block_out_channels"] = [32, 32]
     cfg["joint"].update(d_qk=32, d_v=16, heads=1)
     cfg["shapes"] = {"frames": 5, "video_latent": [4, 8, 8], "audio_latent": [8, 12, 8]}
     return cfg

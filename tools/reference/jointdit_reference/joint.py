@@ -16,6 +16,7 @@ from torch.nn import functional as F
 from . import rope
 from .attention import FeedForward, attend
 from .audio_unet import AudioUNet
+from .vae import AudioVAE, VideoVAE
 from .video_unet import VideoUNet
 
 ATTENTION_MODES = ("full", "block_diagonal", "skip")
@@ -44,8 +45,10 @@ class PerceiverJointAttention(nn.Module):
         b, nv, na = video.shape[0], video.shape[1], audio.shape[1]
         qs, ks, vs = [], [], []
         for m, x, theta in (("video", video, video_theta), ("audio", audio, audio_theta)):
-            q = getattr(self, f"{m}_to_q")(x).reshape(b, x.shape[1], self.heads, -1)
-            k = getattr(self, f"{m}_to_k")(x).reshape(b, x.shape[1], self.heads, -1)
+            q = getattr(self, f"{m}_to_q")(x)
+            k = getattr(self, f"{m}_to_k")(x)
+            q = q.reshape(b, x.shape[1], self.heads, q.shape[-1] // self.heads)
+            k = k.reshape(b, x.shape[1], self.heads, k.shape[-1] // self.heads)
             qs.append(rope.apply(q, theta).flatten(2))
             ks.append(rope.apply(k, theta).flatten(2))
             vs.append(getattr(self, f"{m}_to_v")(x))
@@ -117,7 +120,9 @@ def _stage_channels(unet: nn.Module, stage: str) -> int:
 
 
 class JointDiT(nn.Module):
-    """The joint denoiser.  ``config`` has ``video_unet``, ``audio_unet`` (the UNet configs) and
+    """The joint denoiser (and, when the config has ``video_vae``/``audio_vae``, the VAEs under
+    ``video.vae.``/``audio.vae.``, so one state dict is one bundle's tensors).  ``config`` has
+    ``video_unet``, ``audio_unet`` (the UNet configs) and
     ``joint``: ``split`` ({"video": [...], "audio": [...]}, the encoder stage after which each
     Joint Block sits; the stages before the first form the Input layer, the up path is the Output
     layer), ``d_qk``, ``d_v``, ``heads``, ``rope_base``, ``rope_clock_hz``, ``video_fps``,
@@ -129,6 +134,10 @@ class JointDiT(nn.Module):
         jc = config["joint"]
         self.video = nn.ModuleDict({"unet": VideoUNet(config["video_unet"])})
         self.audio = nn.ModuleDict({"unet": AudioUNet(config["audio_unet"])})
+        if "video_vae" in config:
+            self.video["vae"] = VideoVAE(config["video_vae"])
+        if "audio_vae" in config:
+            self.audio["vae"] = AudioVAE(config["audio_vae"])
         self.split = {m: list(jc["split"][m]) for m in MODALITIES}
         if len(self.split["video"]) != len(self.split["audio"]) or not self.split["video"]:
             raise ValueError("JointDiT: the split must name the same number (>= 1) of stages "

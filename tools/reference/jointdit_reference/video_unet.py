@@ -55,7 +55,7 @@ class TransformerSpatioTemporal(nn.Module):
         time_context = context.reshape(b, num_frames, *context.shape[1:])[:, 0]
         time_context = time_context.repeat_interleave(h * w, dim=0)
         frame_ids = torch.arange(num_frames, device=x.device).repeat(b)
-        frame_emb = self.time_pos_embed(sinusoid(frame_ids, c).to(x.dtype))[:, None, :]
+        frame_emb = self.time_pos_embed(sinusoid(frame_ids, c, x.dtype))[:, None, :]
 
         t = self.norm(x).permute(0, 2, 3, 1).reshape(bf, h * w, c)
         t = self.proj_in(t)
@@ -208,10 +208,11 @@ class VideoUNet(nn.Module):
         """timestep (B,) = c_noise; added_time_ids (B, 3) = [fps-1, motion bucket, noise aug].
         Returns the per-frame embedding (B*F, temb)."""
         b = added_time_ids.shape[0]
-        emb = self.time_embedding(sinusoid(timestep.expand(b), self.conv_in.out_channels))
+        dtype = self.conv_in.weight.dtype
+        emb = self.time_embedding(sinusoid(timestep.expand(b), self.conv_in.out_channels, dtype))
         dim = self.config["addition_time_embed_dim"]
-        added = sinusoid(added_time_ids.flatten(), dim).reshape(b, -1)
-        emb = emb + self.add_embedding(added.to(emb.dtype))
+        added = sinusoid(added_time_ids.flatten(), dim, dtype).reshape(b, -1)
+        emb = emb + self.add_embedding(added)
         return emb.repeat_interleave(num_frames, dim=0)
 
     def run_stage(self, name: str, h: torch.Tensor, skips: list[torch.Tensor], temb: torch.Tensor,
