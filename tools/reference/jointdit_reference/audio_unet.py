@@ -27,7 +27,7 @@ AUDIOLDM2_CONFIG: dict = {
     "block_out_channels": [128, 256, 384, 640],
     "layers_per_block": 2,
     "num_attention_heads": [8, 8, 8, 8],
-    "cross_attention_dim": [None, 768, 1024],
+    "cross_attention_dim": [[None, 768, 1024]] * 4,
     "transformer_layers_per_block": 1,
     "norm_num_groups": 32,
     "norm_eps": 1e-5,
@@ -148,6 +148,17 @@ def _per_block(value, n: int) -> list:
     return list(value) if isinstance(value, (list, tuple)) else [value] * n
 
 
+def _context_dims_per_block(value, n: int) -> list[list]:
+    """``cross_attention_dim``: one list of per-position dims for every block (diffusers' form),
+    or one list shared by all blocks."""
+    if value and all(isinstance(v, (list, tuple)) for v in value):
+        if len(value) != n:
+            raise ValueError(f"audio UNet: cross_attention_dim has {len(value)} entries for "
+                             f"{n} blocks")
+        return [list(v) for v in value]
+    return [list(value)] * n
+
+
 class AudioUNet(nn.Module):
     """Stages of the encoder path: ``conv_in``, ``down_blocks.{i}``, ``mid_block``; then ``decode``."""
 
@@ -158,7 +169,7 @@ class AudioUNet(nn.Module):
         n = len(ch)
         layers = _per_block(config["layers_per_block"], n)
         heads = _per_block(config.get("num_attention_heads") or config["attention_head_dim"], n)
-        context_dims = list(config["cross_attention_dim"])
+        context_dims = _context_dims_per_block(config["cross_attention_dim"], n)
         include_text = bool(config.get("text_transformers", True))
         tlayers = _per_block(config.get("transformer_layers_per_block", 1), n)
         groups = config.get("norm_num_groups", 32)
@@ -175,18 +186,20 @@ class AudioUNet(nn.Module):
                 raise ValueError(f"audio UNet: unknown down block type {kind!r}")
             self.down_blocks.append(DownBlock(
                 ch[i - 1] if i > 0 else ch[0], ch[i], temb, layers[i], eps, groups, i < n - 1,
-                kind == "CrossAttnDownBlock2D", heads[i], context_dims, include_text, tlayers[i]))
-        self.mid_block = MidBlock(ch[-1], temb, eps, groups, heads[-1], context_dims,
+                kind == "CrossAttnDownBlock2D", heads[i], context_dims[i], include_text,
+                tlayers[i]))
+        self.mid_block = MidBlock(ch[-1], temb, eps, groups, heads[-1], context_dims[-1],
                                   include_text, tlayers[-1])
         self.up_blocks = nn.ModuleList()
         rch, rlayers, rheads, rtlayers = ch[::-1], layers[::-1], heads[::-1], tlayers[::-1]
+        rcontext = context_dims[::-1]
         for i, kind in enumerate(config["up_block_types"]):
             if kind not in ("UpBlock2D", "CrossAttnUpBlock2D"):
                 raise ValueError(f"audio UNet: unknown up block type {kind!r}")
             self.up_blocks.append(UpBlock(
                 rch[min(i + 1, n - 1)], rch[i - 1] if i > 0 else rch[0], rch[i], temb,
                 rlayers[i] + 1, eps, groups, i < n - 1, kind == "CrossAttnUpBlock2D", rheads[i],
-                context_dims, include_text, rtlayers[i]))
+                rcontext[i], include_text, rtlayers[i]))
         self.conv_norm_out = nn.GroupNorm(groups, ch[0], eps=eps)
         self.conv_out = nn.Conv2d(ch[0], config["out_channels"], 3, padding=1)
 
