@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Check the reference against the upstream libraries on shared random weights.
+"""Check the reference against diffusers and transformers on shared random weights.
 
 Needs diffusers and transformers (not part of CI):
   python3 -m venv --system-site-packages tools/reference/.venv
@@ -32,8 +32,10 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 from jointdit_reference import bundle  # noqa: E402
 from jointdit_reference.audio_unet import AudioUNet  # noqa: E402
+from jointdit_reference.image_encoder import CLIP_VIT_H14_CONFIG, ImageEncoder  # noqa: E402
 from jointdit_reference.vae import AudioVAE, VideoVAE  # noqa: E402
 from jointdit_reference.video_unet import VideoUNet  # noqa: E402
+from jointdit_reference.vocoder import AUDIOLDM2_VOCODER_CONFIG, Vocoder  # noqa: E402
 
 LIMITS = {torch.float64: 1e-5, torch.float32: 1e-4}
 
@@ -165,7 +167,36 @@ def audio_vae(dtype: torch.dtype, against_self: bool) -> list[tuple[str, float]]
                     compare(AudioVAE(cfg), up, dtype, against_self, run, inputs)))
 
 
-CHECKS = [video_unet, audio_unet, video_vae, audio_vae]
+def vocoder(dtype: torch.dtype, against_self: bool) -> list[tuple[str, float]]:
+    from transformers import SpeechT5HifiGan, SpeechT5HifiGanConfig
+    cfg = dict(AUDIOLDM2_VOCODER_CONFIG, upsample_initial_channel=64)
+
+    def run(model, upstream, mel):
+        return [model(mel)]
+
+    g = torch.Generator().manual_seed(5)
+    up = SpeechT5HifiGan(SpeechT5HifiGanConfig(**cfg))
+    return list(zip(["SpeechT5HifiGan"],
+                    compare(Vocoder(cfg), up, dtype, against_self, run,
+                            [torch.randn(2, 9, 64, generator=g)])))
+
+
+def image_encoder(dtype: torch.dtype, against_self: bool) -> list[tuple[str, float]]:
+    from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
+    cfg = dict(CLIP_VIT_H14_CONFIG, hidden_size=64, intermediate_size=256, num_hidden_layers=3,
+               num_attention_heads=4, image_size=28, projection_dim=32)
+
+    def run(model, upstream, pixels):
+        return [model(pixel_values=pixels).image_embeds if upstream else model(pixels)]
+
+    g = torch.Generator().manual_seed(6)
+    up = CLIPVisionModelWithProjection(CLIPVisionConfig(**cfg))
+    return list(zip(["CLIPVisionModelWithProjection"],
+                    compare(ImageEncoder(cfg), up, dtype, against_self, run,
+                            [torch.randn(2, 3, 28, 28, generator=g)])))
+
+
+CHECKS = [video_unet, audio_unet, video_vae, audio_vae, vocoder, image_encoder]
 
 
 def main() -> int:

@@ -15,6 +15,7 @@ Golden tensor names:
   video_unet.out, audio_unet.out                         the UNets alone on the cond inputs
   video_vae.encode.in/out, video_vae.decode.in/out       (decode: all frames together)
   audio_vae.encode.in/out, audio_vae.decode.in/out
+  image_encoder.in/out (pixels already CLIP-normalised), vocoder.in/out (log-mel (1,T,64))
 """
 import argparse
 import pathlib
@@ -81,6 +82,11 @@ def golden(model: JointDiT, config: dict, gen: torch.Generator) -> dict[str, tor
     out["audio_vae.encode.in"], out["audio_vae.encode.out"] = mel, avae.encode(mel)
     alat = randn(1, config["audio_vae"]["latent_channels"], ta, fa)
     out["audio_vae.decode.in"], out["audio_vae.decode.out"] = alat, avae.decode(alat)
+    size = config["image_encoder"]["image_size"]
+    pixels = randn(1, 3, size, size)
+    out["image_encoder.in"], out["image_encoder.out"] = pixels, model.image_encoder(pixels)
+    mel_frames = randn(1, 10, config["vocoder"]["model_in_dim"])
+    out["vocoder.in"], out["vocoder.out"] = mel_frames, model.audio["vocoder"](mel_frames)
     return out
 
 

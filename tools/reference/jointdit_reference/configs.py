@@ -1,9 +1,11 @@
-"""Architecture configs: the published parts and the compact default model (DESIGN.md section 6).
+"""Architecture configs of the compact default model (DESIGN.md section 6) and the parity model.
 
 The default model: 64x64 px -> video latent 8x8 (4 channels), 32 frames at 12.5 fps; 2.56 s of
 16 kHz audio = 256 mel frames (hop 160) x 64 bins -> audio latent 8 x 64 x 16 (VAE factor 4), one
-latent column = 40 ms.  Both UNets keep four down blocks, so the Joint Blocks sit where they sit at
-full scale (after down blocks 1, 2, 3 and the mid block).
+latent column = 40 ms; a HiFi-GAN vocoder of 128 channels and a 2-layer CLIP-shaped image
+encoder (64 px, patch 8, embedding 64 = the video context and the audio image embedding).
+Both UNets keep four down blocks, so the Joint Blocks sit where they sit at full scale (after
+down blocks 1, 2, 3 and the mid block).
 """
 import copy
 
@@ -56,6 +58,29 @@ DEFAULT_CONFIG: dict = {
         "norm_num_groups": 32,
         "scaling_factor": 0.4110932946205139,
     },
+    "vocoder": {
+        "model_in_dim": 64,
+        "sampling_rate": 16000,
+        "upsample_initial_channel": 128,
+        "upsample_rates": [5, 4, 2, 2, 2],
+        "upsample_kernel_sizes": [16, 16, 8, 4, 4],
+        "resblock_kernel_sizes": [3, 7, 11],
+        "resblock_dilation_sizes": [[1, 3, 5], [1, 3, 5], [1, 3, 5]],
+        "leaky_relu_slope": 0.1,
+        "normalize_before": False,
+    },
+    "image_encoder": {
+        "hidden_size": 64,
+        "intermediate_size": 256,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "image_size": 64,
+        "patch_size": 8,
+        "num_channels": 3,
+        "projection_dim": 64,
+        "hidden_act": "gelu",
+        "layer_norm_eps": 1e-5,
+    },
     "joint": {
         "split": {"video": JOINT_SPLIT, "audio": JOINT_SPLIT},
         "d_qk": 64,
@@ -92,6 +117,9 @@ def parity_config() -> dict:
                              projection_class_embeddings_input_dim=48)
     cfg["audio_unet"].update(block_out_channels=[32] * 4, num_attention_heads=[1] * 4,
                              image_embed_dim=32)
+    cfg["vocoder"]["upsample_initial_channel"] = 64
+    cfg["image_encoder"].update(hidden_size=32, intermediate_size=64, image_size=16,
+                                projection_dim=32)
     cfg["video_vae"]["block_out_channels"] = [32, 32]
     cfg["audio_vae"]["block_out_channels"] = [32, 32]
     cfg["joint"].update(d_qk=32, d_v=16, heads=1)

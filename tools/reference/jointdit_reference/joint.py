@@ -16,8 +16,10 @@ from torch.nn import functional as F
 from . import rope
 from .attention import FeedForward, attend
 from .audio_unet import AudioUNet
+from .image_encoder import ImageEncoder
 from .vae import AudioVAE, VideoVAE
 from .video_unet import VideoUNet
+from .vocoder import Vocoder
 
 ATTENTION_MODES = ("full", "block_diagonal", "skip")
 MODALITIES = ("video", "audio")
@@ -120,8 +122,9 @@ def _stage_channels(unet: nn.Module, stage: str) -> int:
 
 
 class JointDiT(nn.Module):
-    """The joint denoiser (and, when the config has ``video_vae``/``audio_vae``, the VAEs under
-    ``video.vae.``/``audio.vae.``, so one state dict is one bundle's tensors).  ``config`` has
+    """The joint denoiser, plus the parts the config names (``video_vae``, ``audio_vae``,
+    ``vocoder``, ``image_encoder`` under ``video.vae.``, ``audio.vae.``, ``audio.vocoder.``,
+    ``image_encoder.``), so one state dict is one bundle's tensors.  ``config`` has
     ``video_unet``, ``audio_unet`` (the UNet configs) and
     ``joint``: ``split`` ({"video": [...], "audio": [...]}, the encoder stage after which each
     Joint Block sits; the stages before the first form the Input layer, the up path is the Output
@@ -138,6 +141,10 @@ class JointDiT(nn.Module):
             self.video["vae"] = VideoVAE(config["video_vae"])
         if "audio_vae" in config:
             self.audio["vae"] = AudioVAE(config["audio_vae"])
+        if "vocoder" in config:
+            self.audio["vocoder"] = Vocoder(config["vocoder"])
+        if "image_encoder" in config:
+            self.image_encoder = ImageEncoder(config["image_encoder"])
         self.split = {m: list(jc["split"][m]) for m in MODALITIES}
         if len(self.split["video"]) != len(self.split["audio"]) or not self.split["video"]:
             raise ValueError("JointDiT: the split must name the same number (>= 1) of stages "

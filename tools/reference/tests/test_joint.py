@@ -239,6 +239,10 @@ class CommittedFixtures(unittest.TestCase):
             z = model.video["vae"].decode(golden["video_vae.decode.in"].double(),
                                           config["shapes"]["frames"])
             self.assertLess(rel_err(z.float(), golden["video_vae.decode.out"]), 1e-6)
+            e = model.image_encoder(golden["image_encoder.in"].double())
+            self.assertLess(rel_err(e.float(), golden["image_encoder.out"]), 1e-6)
+            w = model.audio["vocoder"](golden["vocoder.in"].double())
+            self.assertLess(rel_err(w.float(), golden["vocoder.out"]), 1e-6)
 
 
 if __name__ == "__main__":

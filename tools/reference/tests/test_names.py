@@ -5,11 +5,15 @@ import unittest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
+import re  # noqa: E402
+
 from jointdit_reference.audio_unet import AUDIOLDM2_CONFIG, AudioUNet  # noqa: E402
+from jointdit_reference.image_encoder import CLIP_VIT_H14_CONFIG, ImageEncoder  # noqa: E402
 from jointdit_reference.meta import named_shapes, on_meta  # noqa: E402
 from jointdit_reference.vae import (AUDIOLDM2_VAE_CONFIG, SVD_VAE_CONFIG, AudioVAE,  # noqa: E402
                                     VideoVAE)
 from jointdit_reference.video_unet import SVD_XT_CONFIG, VideoUNet  # noqa: E402
+from jointdit_reference.vocoder import AUDIOLDM2_VOCODER_CONFIG, Vocoder  # noqa: E402
 
 
 
@@ -100,6 +104,49 @@ class PublishedNames(unittest.TestCase):
         for name in got:
             if name in want:
                 self.assertEqual(got[name], want[name], name)
+
+
+class UnlistedParts(unittest.TestCase):
+    """No published lists exist for these (their library could not be run where the lists were
+    made): the names follow the layout FACTS.md and shared/reference/README.md describe; the
+    optional check_against_diffusers.py loads them into transformers' models with strict=True."""
+
+    def assert_patterns(self, names: set[str], patterns: list[str]) -> None:
+        unmatched = sorted(n for n in names if not any(re.fullmatch(p, n) for p in patterns))
+        self.assertFalse(unmatched, f"names outside the published layout: {unmatched[:8]}")
+        unused = [p for p in patterns if not any(re.fullmatch(p, n) for n in names)]
+        self.assertFalse(unused, f"layout entries with no tensor: {unused}")
+
+    def test_vocoder(self):
+        with on_meta():
+            model = Vocoder(AUDIOLDM2_VOCODER_CONFIG)
+        names = set(model.state_dict())
+        self.assert_patterns(names, [
+            r"conv_pre\.(weight|bias)", r"upsampler\.[0-4]\.(weight|bias)",
+            r"resblocks\.(1[0-4]|[0-9])\.convs[12]\.[0-2]\.(weight|bias)",
+            r"conv_post\.(weight|bias)", "mean", "scale"])
+        self.assertEqual(tuple(model.upsampler[0].weight.shape), (1024, 512, 16))  # (in, out, k)
+        rates = AUDIOLDM2_VOCODER_CONFIG["upsample_rates"]
+        self.assertEqual(rates[0] * rates[1] * rates[2] * rates[3] * rates[4], 160)  # the hop
+
+    def test_clip_vit_h14(self):
+        with on_meta():
+            model = ImageEncoder(CLIP_VIT_H14_CONFIG)
+        shapes = named_shapes(model)
+        layer = r"vision_model\.encoder\.layers\.([0-9]|[12][0-9]|3[01])\."
+        self.assert_patterns(set(shapes), [
+            r"vision_model\.embeddings\.class_embedding",
+            r"vision_model\.embeddings\.patch_embedding\.weight",
+            r"vision_model\.embeddings\.position_embedding\.weight",
+            r"vision_model\.pre_layrnorm\.(weight|bias)",
+            layer + r"self_attn\.(q|k|v|out)_proj\.(weight|bias)",
+            layer + r"(layer_norm1|layer_norm2)\.(weight|bias)",
+            layer + r"mlp\.fc[12]\.(weight|bias)",
+            r"vision_model\.post_layernorm\.(weight|bias)", r"visual_projection\.weight"])
+        self.assertEqual(shapes["vision_model.embeddings.position_embedding.weight"], (257, 1280))
+        self.assertEqual(shapes["visual_projection.weight"], (1024, 1280))
+        # 257 positions x 1280, 32 layers of 19,677,440, patch conv, norms, projection.
+        self.assertEqual(count(shapes), 632_076_800)
 
 
 if __name__ == "__main__":
