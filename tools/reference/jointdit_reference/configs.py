@@ -1,0 +1,127 @@
+"""Architecture configs of the compact default model (DESIGN.md section 6) and the parity model.
+
+The default model: 64x64 px -> video latent 8x8 (4 channels), 32 frames at 12.5 fps; 2.56 s of
+16 kHz audio = 256 mel frames (hop 160) x 64 bins -> audio latent 8 x 64 x 16 (VAE factor 4), one
+latent column = 40 ms; a HiFi-GAN vocoder of 128 channels and a 2-layer CLIP-shaped image
+encoder (64 px, patch 8, embedding 64 = the video context and the audio image embedding).
+Both UNets keep four down blocks, so the Joint Blocks sit where they sit at full scale (after
+down blocks 1, 2, 3 and the mid block).
+"""
+import copy
+
+JOINT_SPLIT = ["down_blocks.1", "down_blocks.2", "down_blocks.3", "mid_block"]
+
+DEFAULT_CONFIG: dict = {
+    "video_unet": {
+        "in_channels": 8,
+        "out_channels": 4,
+        "down_block_types": ["CrossAttnDownBlockSpatioTemporal"] * 3 + ["DownBlockSpatioTemporal"],
+        "up_block_types": ["UpBlockSpatioTemporal"] + ["CrossAttnUpBlockSpatioTemporal"] * 3,
+        "block_out_channels": [32, 64, 64, 64],
+        "layers_per_block": 1,
+        "num_attention_heads": [1, 2, 2, 2],
+        "cross_attention_dim": 64,
+        "transformer_layers_per_block": 1,
+        "addition_time_embed_dim": 32,
+        "projection_class_embeddings_input_dim": 96,
+    },
+    "audio_unet": {
+        "in_channels": 8,
+        "out_channels": 8,
+        "down_block_types": ["DownBlock2D"] + ["CrossAttnDownBlock2D"] * 3,
+        "up_block_types": ["CrossAttnUpBlock2D"] * 3 + ["UpBlock2D"],
+        "block_out_channels": [32, 64, 64, 96],
+        "layers_per_block": 1,
+        "num_attention_heads": [1, 2, 2, 3],
+        "cross_attention_dim": [None, 768, 1024],
+        "transformer_layers_per_block": 1,
+        "norm_num_groups": 32,
+        "norm_eps": 1e-5,
+        "text_transformers": False,
+        "image_embed_dim": 64,
+    },
+    "video_vae": {
+        "in_channels": 3,
+        "out_channels": 3,
+        "block_out_channels": [32, 32, 32, 32],
+        "layers_per_block": 1,
+        "latent_channels": 4,
+        "norm_num_groups": 32,
+        "scaling_factor": 0.18215,
+    },
+    "audio_vae": {
+        "in_channels": 1,
+        "out_channels": 1,
+        "block_out_channels": [32, 32, 32],
+        "layers_per_block": 1,
+        "latent_channels": 8,
+        "norm_num_groups": 32,
+        "scaling_factor": 0.4110932946205139,
+    },
+    "vocoder": {
+        "model_in_dim": 64,
+        "sampling_rate": 16000,
+        "upsample_initial_channel": 128,
+        "upsample_rates": [5, 4, 2, 2, 2],
+        "upsample_kernel_sizes": [16, 16, 8, 4, 4],
+        "resblock_kernel_sizes": [3, 7, 11],
+        "resblock_dilation_sizes": [[1, 3, 5], [1, 3, 5], [1, 3, 5]],
+        "leaky_relu_slope": 0.1,
+        "normalize_before": False,
+    },
+    "image_encoder": {
+        "hidden_size": 64,
+        "intermediate_size": 256,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "image_size": 64,
+        "patch_size": 8,
+        "num_channels": 3,
+        "projection_dim": 64,
+        "hidden_act": "gelu",
+        "layer_norm_eps": 1e-5,
+    },
+    "joint": {
+        "split": {"video": JOINT_SPLIT, "audio": JOINT_SPLIT},
+        "d_qk": 64,
+        "d_v": 64,
+        "heads": 2,
+        "rope_base": 10000.0,
+        "rope_clock_hz": 25.0,
+        "video_fps": 12.5,
+        "audio_latent_seconds": 0.04,
+    },
+    "shapes": {
+        "frames": 32,
+        "video_latent": [4, 8, 8],
+        "audio_latent": [8, 64, 16],
+        "image_size": [64, 64],
+        "mel_frames": 256,
+        "mel_bins": 64,
+        "sample_rate": 16000,
+    },
+}
+
+
+def default_config() -> dict:
+    return copy.deepcopy(DEFAULT_CONFIG)
+
+
+def parity_config() -> dict:
+    """The default model's structure at the smallest width (32 channels everywhere, one head
+    of 32 in the UNets), two-level VAEs (factor 2) and a short clip, so the committed parity
+    bundle stays small."""
+    cfg = default_config()
+    cfg["video_unet"].update(block_out_channels=[32] * 4, num_attention_heads=[1] * 4,
+                             cross_attention_dim=32, addition_time_embed_dim=16,
+                             projection_class_embeddings_input_dim=48)
+    cfg["audio_unet"].update(block_out_channels=[32] * 4, num_attention_heads=[1] * 4,
+                             image_embed_dim=32)
+    cfg["vocoder"]["upsample_initial_channel"] = 64
+    cfg["image_encoder"].update(hidden_size=32, intermediate_size=64, image_size=16,
+                                projection_dim=32)
+    cfg["video_vae"]["block_out_channels"] = [32, 32]
+    cfg["audio_vae"]["block_out_channels"] = [32, 32]
+    cfg["joint"].update(d_qk=32, d_v=16, heads=1)
+    cfg["shapes"] = {"frames": 5, "video_latent": [4, 8, 8], "audio_latent": [8, 12, 8]}
+    return cfg
