@@ -33,6 +33,8 @@ gelu_exact_scalar (float x)
   return (float) (0.5 * xd * erfc (-xd * M_SQRT1_2));
 }
 
+/* "omp simd" marks the loops that are safe to vectorise although y may be x (each element is
+ * read only by its own iteration); the others call libm and stay scalar and exact. */
 void
 jd_cpu_unary_row_scalar (JdUnaryKind  kind,
                          float        alpha,
@@ -61,6 +63,7 @@ jd_cpu_unary_row_scalar (JdUnaryKind  kind,
         y[i] = gelu_tanh_scalar (x[i]);
       break;
     case JD_UNARY_LEAKY_RELU:
+#pragma omp simd
       for (int64_t i = 0; i < n; i++)
         y[i] = x[i] >= 0.0f ? x[i] : alpha * x[i];
       break;
@@ -73,6 +76,7 @@ jd_cpu_unary_row_scalar (JdUnaryKind  kind,
         y[i] = sigmoid_scalar (x[i]);
       break;
     case JD_UNARY_AFFINE:
+#pragma omp simd
       for (int64_t i = 0; i < n; i++)
         y[i] = alpha * x[i] + beta;
       break;

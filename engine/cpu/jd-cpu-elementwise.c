@@ -132,7 +132,8 @@ typedef struct {
 } BinaryJob;
 
 /* One row of the innermost (merged) dim; a and b each step by 0 or 1. The four stride cases get
- * their own loops so each is a plain contiguous loop the compiler vectorises. */
+ * their own loops so each is a plain contiguous loop; "omp simd" lets the compiler vectorise
+ * them although dst may be a or b (safe: each element is read only by its own iteration). */
 static void
 binary_row (const BinaryJob *job,
             const float     *a,
@@ -149,6 +150,7 @@ binary_row (const BinaryJob *job,
       if (sa)
         memcpy (dst, a, (gsize) n * sizeof (float));
       else
+        _Pragma ("omp simd")
         for (int64_t i = 0; i < n; i++)
           dst[i] = a[0];
       break;
@@ -156,50 +158,59 @@ binary_row (const BinaryJob *job,
       if (sa && sb)
         {
           if (alpha == 1.0f && beta == 1.0f)
+            _Pragma ("omp simd")
             for (int64_t i = 0; i < n; i++)
               dst[i] = a[i] + b[i];
           else
+            _Pragma ("omp simd")
             for (int64_t i = 0; i < n; i++)
               dst[i] = alpha * a[i] + beta * b[i];
         }
       else if (sa)
         {
           const float bb = beta * b[0];
+          _Pragma ("omp simd")
           for (int64_t i = 0; i < n; i++)
             dst[i] = alpha * a[i] + bb;
         }
       else if (sb)
         {
           const float aa = alpha * a[0];
+          _Pragma ("omp simd")
           for (int64_t i = 0; i < n; i++)
             dst[i] = aa + beta * b[i];
         }
       else
         {
           const float v = alpha * a[0] + beta * b[0];
+          _Pragma ("omp simd")
           for (int64_t i = 0; i < n; i++)
             dst[i] = v;
         }
       break;
     case ROW_MUL:
       if (sa && sb)
+        _Pragma ("omp simd")
         for (int64_t i = 0; i < n; i++)
           dst[i] = a[i] * b[i];
       else if (sa)
         {
           const float bb = b[0];
+          _Pragma ("omp simd")
           for (int64_t i = 0; i < n; i++)
             dst[i] = a[i] * bb;
         }
       else if (sb)
         {
           const float aa = a[0];
+          _Pragma ("omp simd")
           for (int64_t i = 0; i < n; i++)
             dst[i] = aa * b[i];
         }
       else
         {
           const float v = a[0] * b[0];
+          _Pragma ("omp simd")
           for (int64_t i = 0; i < n; i++)
             dst[i] = v;
         }

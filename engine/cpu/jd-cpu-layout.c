@@ -58,6 +58,7 @@ upsample_range (int64_t begin, int64_t end, gpointer user_data)
           continue;
         }
       if (job->w_out == 2 * job->w_in)
+#pragma omp simd
         for (int64_t i = 0; i < job->w_in; i++)
           dst[2 * i] = dst[2 * i + 1] = src[i];
       else

@@ -46,6 +46,8 @@ rope_range (int64_t begin, int64_t end, gpointer user_data)
             {
               const float *x = job->x + row + h * job->head_dim;
               float *y = job->y + row + h * job->head_dim;
+              /* simd: y may be x; each pair is read only by its own iteration */
+#pragma omp simd
               for (int p = 0; p < n_pairs; p++)
                 {
                   const float c = cs[2 * p], s = cs[2 * p + 1];
