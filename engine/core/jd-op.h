@@ -46,7 +46,8 @@ typedef enum {
   /* dst = a ∘ b with NumPy broadcasting (dims aligned at the right, 1 broadcasts);
    * dst has the broadcast shape; dst may be a (when a already has that shape). params.binary. */
   JD_OP_BINARY,
-  /* x (N, C, H, W) -> dst (N, C, Ho, Wo): PyTorch 'nearest', source index floor(o · in / out). */
+  /* x (N, C, H, W) -> dst (N, C, Ho, Wo): PyTorch's 'nearest' (its float formula for the source
+   * index, which differs from floor(o · in / out) for some sizes: see jd-cpu-layout.c). */
   JD_OP_UPSAMPLE_NEAREST,
   /* Multi-head softmax attention, heads interleaved in the last dim as a Linear produces them:
    * q (B, Lq, H·Dqk), k (B, Lk, H·Dqk), v (B, Lk, H·Dv) -> dst (B, Lq, H·Dv).
