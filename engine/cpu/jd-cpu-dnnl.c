@@ -15,8 +15,8 @@
  *
  * Layouts. For plain nchw tensors oneDNN 2.6 on AVX2 only has its im2col + GEMM convolution;
  * letting it choose the layout ("any") gives its direct JIT kernels on channel-blocked tensors
- * (nChw8c), which measured 1.3× (3×3, 320 channels) to 2× (temporal kt = 3) faster on the
- * development machine *including* reordering x, the weight and the output on every call. So
+ * (nChw8c), which measured mostly 1.2× to 2× faster on the development machine *including*
+ * reordering x, the weight and the output on every call (docs/PERFORMANCE.md has the runs). So
  * convolutions take oneDNN's choice and reorder around it where that differs from plain; the
  * blocked copies and every primitive's scratchpad live in one arena per backend, grown to the
  * largest op, not one per shape.
