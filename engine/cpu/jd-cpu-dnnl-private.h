@@ -11,9 +11,9 @@
 G_BEGIN_DECLS
 
 typedef struct _JdCpuDnnlPrimitive JdCpuDnnlPrimitive;
-/* Buffers for the reordered (channel-blocked) copies of a convolution's operands, grown to the
- * largest op bound to them. One per backend; primitives bound to the same arena must run one
- * at a time. */
+/* oneDNN's working memory: the reordered (channel-blocked) copies of a convolution's operands
+ * and the primitives' scratchpads, each buffer grown to the largest op bound to it. One per
+ * backend; primitives bound to the same arena must run one at a time. */
 typedef struct _JdCpuDnnlArena JdCpuDnnlArena;
 
 JdCpuDnnlArena     *jd_cpu_dnnl_arena_new         (void);
@@ -31,8 +31,8 @@ JdCpuDnnlPrimitive *jd_cpu_dnnl_primitive_new_with_layouts (JdCpuBackend *self,
                                                             gboolean      plain_only,
                                                             GError      **error);
 void                jd_cpu_dnnl_primitive_free    (JdCpuDnnlPrimitive *primitive);
-/* Points the primitive's memory objects at op's tensors, and its reordered copies (if any)
- * at the arena. */
+/* Points the primitive's memory objects at op's tensors, and its reordered copies and
+ * scratchpad (if any) at the arena. */
 gboolean            jd_cpu_dnnl_primitive_bind    (JdCpuDnnlPrimitive *primitive,
                                                    JdCpuDnnlArena     *arena,
                                                    const JdOp         *op,

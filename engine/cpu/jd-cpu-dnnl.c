@@ -15,15 +15,16 @@
  *
  * Layouts. For plain nchw tensors oneDNN 2.6 on AVX2 only has its im2col + GEMM convolution;
  * letting it choose the layout ("any") gives its direct JIT kernels on channel-blocked tensors
- * (nChw8c), which measured 1.3× (3×3, 320 channels) to 2× (temporal kt = 3) faster on the
- * development machine *including* reordering x, the weight and the output on every call. So
+ * (nChw8c), which measured mostly 1.2× to 2× faster on the development machine *including*
+ * reordering x, the weight and the output on every call (docs/PERFORMANCE.md has the runs). So
  * convolutions take oneDNN's choice and reorder around it where that differs from plain; the
- * blocked copies live in one arena per backend, grown to the largest op, not one per shape.
+ * blocked copies and every primitive's scratchpad live in one arena per backend, grown to the
+ * largest op, not one per shape.
  * Linear stays plain: oneDNN's GEMM packs its operands itself.
  *
  * Building a primitive costs far more than a small op, so primitives are cached by (op,
  * shapes, parameters, bias present, thread count) — never by data pointers, which change from
- * call to call — together with their memory objects, reorders and scratchpad, so a repeated
+ * call to call — together with their memory objects and reorders, so a repeated
  * call only re-points memory objects and executes. The thread count is in the key because
  * oneDNN fixes its work split when it builds a primitive.
  *
@@ -42,6 +43,8 @@ enum { ARG_SRC, ARG_WEIGHTS, ARG_DST, ARG_BIAS, ARG_SCRATCHPAD, N_ARGS };
 
 /* src, weights and dst may each need a reorder between the tensor and oneDNN's layout. */
 #define N_REORDERED (ARG_DST + 1)
+/* Arena slots: one per reordered argument (same index), then the scratchpad. */
+enum { SLOT_SCRATCHPAD = N_REORDERED, N_SLOTS };
 
 struct _JdCpuDnnlPrimitive {
   dnnl_primitive_t primitive;
@@ -52,11 +55,12 @@ struct _JdCpuDnnlPrimitive {
   dnnl_memory_t    user[N_REORDERED];
   dnnl_primitive_t reorder[N_REORDERED];
   size_t           blocked_size[N_REORDERED];
+  size_t           scratchpad_size;          /* 0: the primitive needs none */
 };
 
 struct _JdCpuDnnlArena {
-  void  *buffer[N_REORDERED];
-  size_t size[N_REORDERED];
+  void  *buffer[N_SLOTS];
+  size_t size[N_SLOTS];
 };
 
 struct _JdCpuDnnlCache {
@@ -75,7 +79,7 @@ jd_cpu_dnnl_arena_free (JdCpuDnnlArena *arena)
 {
   if (arena == NULL)
     return;
-  for (int i = 0; i < N_REORDERED; i++)
+  for (int i = 0; i < N_SLOTS; i++)
     free (arena->buffer[i]);
   g_free (arena);
 }
@@ -96,8 +100,8 @@ arena_reserve (JdCpuDnnlArena *arena,
     {
       arena->buffer[slot] = NULL;
       g_set_error (error, JD_ERROR, JD_ERROR_OUT_OF_MEMORY,
-                   "Out of memory: %zu bytes for a convolution's reordered copy could not be "
-                   "allocated", size);
+                   "Out of memory: %zu bytes of oneDNN working memory could not be allocated",
+                   size);
       return NULL;
     }
   arena->size[slot] = size;
@@ -363,7 +367,8 @@ jd_cpu_dnnl_primitive_new_with_layouts (JdCpuBackend *self,
       return NULL;
     }
 
-  /* Our own scratchpad per cached primitive: no allocation inside a call. */
+  /* The scratchpad comes from the arena: no allocation inside a call, and one buffer for all
+   * cached primitives (GEMM-based convolutions ask for im2col buffers of tens of MB). */
   dnnl_primitive_attr_t attr = NULL;
   if (!jd_cpu_dnnl_check (dnnl_primitive_attr_create (&attr), "creating attributes", error))
     return NULL;
@@ -396,7 +401,9 @@ jd_cpu_dnnl_primitive_new_with_layouts (JdCpuBackend *self,
         || create_memory (self, &primitive->memory[ARG_BIAS], &p.bias, DNNL_MEMORY_NONE, error))
     && (scratchpad_md == NULL || dnnl_memory_desc_get_size (scratchpad_md) == 0
         || create_memory (self, &primitive->memory[ARG_SCRATCHPAD], scratchpad_md,
-                          DNNL_MEMORY_ALLOCATE, error));
+                          DNNL_MEMORY_NONE, error));
+  if (ok && primitive->memory[ARG_SCRATCHPAD] != NULL)
+    primitive->scratchpad_size = dnnl_memory_desc_get_size (scratchpad_md);
   dnnl_primitive_desc_destroy (pd);
   return ok ? g_steal_pointer (&primitive) : NULL;
 }
@@ -443,6 +450,13 @@ jd_cpu_dnnl_primitive_bind (JdCpuDnnlPrimitive *primitive,
             return FALSE;
         }
       else if (!set_handle (primitive->memory[i], tensors[i], error))
+        return FALSE;
+    }
+  if (primitive->scratchpad_size > 0)
+    {
+      void *scratchpad = arena_reserve (arena, SLOT_SCRATCHPAD, primitive->scratchpad_size,
+                                        error);
+      if (scratchpad == NULL || !set_handle (primitive->memory[ARG_SCRATCHPAD], scratchpad, error))
         return FALSE;
     }
   return TRUE;
