@@ -97,6 +97,39 @@ class JointDiTBehaviour(unittest.TestCase):
         self.assertLess(rel_err(v, self.outputs["skip"][0]), 1e-12)
         self.assertLess(rel_err(a, self.outputs["skip"][1]), 1e-12)
 
+    def test_joint_output_replaces_the_experts_last_skip(self):
+        """Joint Block 0 follows down_blocks.1; its output must be the skip that up_blocks.1's
+        last resnet concatenates (in both UNets: two resnets per up block) and the next stage's
+        input."""
+        seen = {}
+        model = self.model
+        hooks = [
+            model.joint.blocks[0].register_forward_hook(
+                lambda m, i, o: seen.__setitem__("joint", o)),
+            model.unet("video").up_blocks[1].resnets[1].register_forward_pre_hook(
+                lambda m, i: seen.__setitem__("video_skip", i[0])),
+            model.unet("audio").up_blocks[1].resnets[1].register_forward_pre_hook(
+                lambda m, i: seen.__setitem__("audio_skip", i[0])),
+            model.unet("video").down_blocks[2].register_forward_pre_hook(
+                lambda m, i: seen.__setitem__("video_next", i[0])),
+        ]
+        try:
+            with torch.no_grad():
+                model(**self.inputs, attention="full")
+        finally:
+            for hook in hooks:
+                hook.remove()
+        vtok, atok = seen["joint"]
+        b, frames = self.inputs["video_sample"].shape[:2]
+        vskip, askip = seen["video_skip"], seen["audio_skip"]
+        c, h, w = vtok.shape[-1], vskip.shape[-2], vskip.shape[-1]
+        video = vtok.reshape(b, frames, h, w, c).permute(0, 1, 4, 2, 3).flatten(0, 1)
+        self.assertTrue(torch.equal(vskip[:, -c:], video))
+        self.assertTrue(torch.equal(seen["video_next"], video))
+        ca, ta, fa = atok.shape[-1], askip.shape[-2], askip.shape[-1]
+        audio = atok.reshape(b, ta, fa, ca).permute(0, 3, 1, 2)
+        self.assertTrue(torch.equal(askip[:, -ca:], audio))
+
     def test_bad_arguments(self):
         with self.assertRaisesRegex(ValueError, "attention mode"):
             self.model(**self.inputs, attention="diagonal")
