@@ -97,6 +97,39 @@ class JointDiTBehaviour(unittest.TestCase):
         self.assertLess(rel_err(v, self.outputs["skip"][0]), 1e-12)
         self.assertLess(rel_err(a, self.outputs["skip"][1]), 1e-12)
 
+    def test_joint_output_replaces_the_experts_last_skip(self):
+        """Joint Block 0 follows down_blocks.1; its output must be the skip that up_blocks.1's
+        last resnet concatenates (in both UNets: two resnets per up block) and the next stage's
+        input."""
+        seen = {}
+        model = self.model
+        hooks = [
+            model.joint.blocks[0].register_forward_hook(
+                lambda m, i, o: seen.__setitem__("joint", o)),
+            model.unet("video").up_blocks[1].resnets[1].register_forward_pre_hook(
+                lambda m, i: seen.__setitem__("video_skip", i[0])),
+            model.unet("audio").up_blocks[1].resnets[1].register_forward_pre_hook(
+                lambda m, i: seen.__setitem__("audio_skip", i[0])),
+            model.unet("video").down_blocks[2].register_forward_pre_hook(
+                lambda m, i: seen.__setitem__("video_next", i[0])),
+        ]
+        try:
+            with torch.no_grad():
+                model(**self.inputs, attention="full")
+        finally:
+            for hook in hooks:
+                hook.remove()
+        vtok, atok = seen["joint"]
+        b, frames = self.inputs["video_sample"].shape[:2]
+        vskip, askip = seen["video_skip"], seen["audio_skip"]
+        c, h, w = vtok.shape[-1], vskip.shape[-2], vskip.shape[-1]
+        video = vtok.reshape(b, frames, h, w, c).permute(0, 1, 4, 2, 3).flatten(0, 1)
+        self.assertTrue(torch.equal(vskip[:, -c:], video))
+        self.assertTrue(torch.equal(seen["video_next"], video))
+        ca, ta, fa = atok.shape[-1], askip.shape[-2], askip.shape[-1]
+        audio = atok.reshape(b, ta, fa, ca).permute(0, 3, 1, 2)
+        self.assertTrue(torch.equal(askip[:, -ca:], audio))
+
     def test_bad_arguments(self):
         with self.assertRaisesRegex(ValueError, "attention mode"):
             self.model(**self.inputs, attention="diagonal")
@@ -219,6 +252,48 @@ class Bundles(unittest.TestCase):
         for (name, p1), p2 in zip(m1.named_parameters(), m2.parameters()):
             self.assertTrue(torch.equal(p1, p2), name)
             self.assertFalse(bool((p1 == 0).any()), name)
+
+
+class DefaultModel(unittest.TestCase):
+    def test_bundle_loads_back_strictly(self):
+        import make_bundle  # tools/reference is on sys.path (see the top of this file)
+        config, model = make_bundle.build("default", seed=4, fresh=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = pathlib.Path(tmp) / "b.safetensors"
+            bundle.write_bundle(path, config, model.state_dict())
+            back_config, tensors = bundle.read_bundle(path)
+        arch = {k: v for k, v in back_config.items() if k not in ("format", "version")}
+        self.assertEqual(arch, json.loads(json.dumps(config)))
+        again = JointDiT(arch)
+        again.load_state_dict(tensors, strict=True)
+        prefixes = {".".join(n.split(".")[:2]) for n in tensors}
+        self.assertEqual(prefixes, {"video.unet", "video.vae", "audio.unet", "audio.vae",
+                                    "audio.vocoder", "image_encoder.vision_model",
+                                    "image_encoder.visual_projection", "joint.blocks"})
+        self.assertEqual(float(tensors["joint.blocks.3.audio_modulation.weight"].abs().sum()), 0)
+
+    def test_denoiser_call_within_three_gflop(self):
+        """DESIGN.md section 6: at most 3 GFLOP per denoiser call of the default model."""
+        from torch.profiler import ProfilerActivity, profile
+        config = configs.default_config()
+        model = JointDiT(config).eval()
+        conv3d = []
+
+        def count_conv3d(module, inputs, output):
+            conv3d.append(2 * output.numel() * module.weight[0].numel())
+
+        for module in model.modules():
+            if isinstance(module, torch.nn.Conv3d):
+                module.register_forward_hook(count_conv3d)
+        s = config["shapes"]
+        _, h, w = s["video_latent"]
+        with torch.no_grad(), profile(activities=[ProfilerActivity.CPU], with_flops=True) as prof:
+            model(torch.randn(1, s["frames"], 8, h, w), torch.tensor([0.3]),
+                  torch.randn(1, 1, 64), torch.tensor([[11.5, 127.0, 0.02]]),
+                  torch.randn(1, *s["audio_latent"]), torch.tensor([500]), torch.randn(1, 64))
+        flops = sum(e.flops for e in prof.key_averages()) + sum(conv3d)
+        self.assertGreater(flops, 1e9)  # the count sees the convolutions and matmuls
+        self.assertLess(flops, 3e9)
 
 
 @unittest.skipUnless((FIXTURES / "parity-golden.safetensors").is_file(), "no parity fixtures")

@@ -1,11 +1,10 @@
 """The reference built with the published configs has exactly the tensors diffusers gives them."""
 import pathlib
+import re
 import sys
 import unittest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-
-import re  # noqa: E402
 
 from jointdit_reference.audio_unet import AUDIOLDM2_CONFIG, AudioUNet  # noqa: E402
 from jointdit_reference.image_encoder import CLIP_VIT_H14_CONFIG, ImageEncoder  # noqa: E402
