@@ -124,7 +124,7 @@ run_task (const AttentionJob *job, const Scratch *scratch, int64_t task)
     }
 
   /* Transposed, so each store run is contiguous; the padding queries score 0 and are dropped. */
-  const float scale = job->scale;
+  const float scale = (float) ((double) job->scale * M_LOG2E); /* the kernels use powers of 2 */
   const float *q_block = q_head + blk->q_begin * q_stride;
   float *restrict qt = scratch->qt;
   for (int64_t c = 0; c < dqk; c++)
