@@ -11,31 +11,27 @@
 #define AVX2_INLINE static inline __attribute__ ((always_inline, target ("avx2,fma")))
 #define MR 6
 
-/* exp(x) = 2^n · exp(r), n = round(x / ln 2), |r| ≤ ln 2 / 2, exp(r) by its Taylor series to
- * degree 7 (truncation error below 1e-8 on that interval). ln 2 is split in two so r is exact
- * to float precision. Below ln(FLT_MIN) the result is 0 rather than a denormal. */
+/* 2^x for x ≤ 0: 2^n · 2^r with n = round(x), r = x − n in [−1/2, 1/2] (exact in float), and
+ * 2^r = exp(r · ln 2) by its Taylor series to degree 7 (truncation below 1e-8). From −126.5
+ * down the result is 0: x is clamped to −127, whose exponent field is 0. The clamp keeps NaN
+ * (max returns its second operand when either is NaN). */
 AVX2_INLINE __m256
-exp_avx2 (__m256 x)
+exp2_nonpositive_avx2 (__m256 x)
 {
-  const __m256 underflow = _mm256_cmp_ps (x, _mm256_set1_ps (-87.33654f), _CMP_LT_OQ);
-  x = _mm256_max_ps (x, _mm256_set1_ps (-87.33654f));
-  x = _mm256_min_ps (x, _mm256_set1_ps (88.37626f));
-  __m256 n = _mm256_round_ps (_mm256_mul_ps (x, _mm256_set1_ps (1.44269504f)),
-                              _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps (n, _mm256_set1_ps (0.693359375f), x);
-  r = _mm256_fnmadd_ps (n, _mm256_set1_ps (-2.12194440e-4f), r);
-  __m256 p = _mm256_set1_ps (1.0f / 5040.0f);
-  p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (1.0f / 720.0f));
-  p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (1.0f / 120.0f));
-  p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (1.0f / 24.0f));
-  p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (1.0f / 6.0f));
-  p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (0.5f));
+  x = _mm256_max_ps (_mm256_set1_ps (-127.0f), x);
+  const __m256 n = _mm256_round_ps (x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m256 r = _mm256_sub_ps (x, n);
+  __m256 p = _mm256_set1_ps (1.5252733804e-5f);                 /* ln2^7 / 7! */
+  p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (1.5403530393e-4f)); /* ln2^6 / 6! */
+  p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (1.3333558146e-3f)); /* ln2^5 / 5! */
+  p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (9.6181291076e-3f)); /* ln2^4 / 4! */
+  p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (5.5504108665e-2f)); /* ln2^3 / 3! */
+  p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (2.4022650696e-1f)); /* ln2^2 / 2! */
+  p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (6.9314718056e-1f)); /* ln2 */
   p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (1.0f));
-  p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (1.0f));
-  __m256i bits = _mm256_slli_epi32 (_mm256_add_epi32 (_mm256_cvtps_epi32 (n),
-                                                      _mm256_set1_epi32 (127)), 23);
-  __m256 result = _mm256_mul_ps (p, _mm256_castsi256_ps (bits));
-  return _mm256_andnot_ps (underflow, result);
+  const __m256i bits = _mm256_slli_epi32 (_mm256_add_epi32 (_mm256_cvtps_epi32 (n),
+                                                            _mm256_set1_epi32 (127)), 23);
+  return _mm256_mul_ps (p, _mm256_castsi256_ps (bits));
 }
 
 /* mr keys against 8 · vecs queries. */
@@ -132,14 +128,14 @@ softmax_group (float *s, int64_t nq_padded, int64_t nk, float *m, float *l, floa
     for (int w = 0; w < nv; w++)
       {
         float *x = s + j * nq_padded + 8 * w;
-        const __m256 e = exp_avx2 (_mm256_sub_ps (_mm256_load_ps (x), m_new[w]));
+        const __m256 e = exp2_nonpositive_avx2 (_mm256_sub_ps (_mm256_load_ps (x), m_new[w]));
         _mm256_store_ps (x, e);
         sum[w] = _mm256_add_ps (sum[w], e);
       }
 #pragma GCC unroll 8
   for (int w = 0; w < nv; w++)
     {
-      const __m256 a = exp_avx2 (_mm256_sub_ps (_mm256_load_ps (m + 8 * w), m_new[w]));
+      const __m256 a = exp2_nonpositive_avx2 (_mm256_sub_ps (_mm256_load_ps (m + 8 * w), m_new[w]));
       _mm256_store_ps (alpha + 8 * w, a);
       _mm256_store_ps (m + 8 * w, m_new[w]);
       _mm256_store_ps (l + 8 * w, _mm256_fmadd_ps (_mm256_load_ps (l + 8 * w), a, sum[w]));
@@ -264,17 +260,17 @@ avx2_accumulate (const float *p, int64_t nq_padded, int64_t nq, int64_t nk, cons
 }
 
 static AVX2 void
-avx2_exp (const float *x, float *y, int64_t n)
+avx2_exp2 (const float *x, float *y, int64_t n)
 {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8)
-    _mm256_storeu_ps (y + i, exp_avx2 (_mm256_loadu_ps (x + i)));
+    _mm256_storeu_ps (y + i, exp2_nonpositive_avx2 (_mm256_loadu_ps (x + i)));
   if (i < n)
     {
       float in[8] = { 0 }, out[8];
       for (int64_t t = i; t < n; t++)
         in[t - i] = x[t];
-      _mm256_storeu_ps (out, exp_avx2 (_mm256_loadu_ps (in)));
+      _mm256_storeu_ps (out, exp2_nonpositive_avx2 (_mm256_loadu_ps (in)));
       for (int64_t t = i; t < n; t++)
         y[t] = out[t - i];
     }
@@ -285,7 +281,7 @@ static const JdAttentionKernels avx2_kernels = {
   .scores = avx2_scores,
   .softmax = avx2_softmax,
   .accumulate = avx2_accumulate,
-  .exp = avx2_exp,
+  .exp2 = avx2_exp2,
 };
 
 const JdAttentionKernels *

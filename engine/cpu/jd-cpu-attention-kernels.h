@@ -3,7 +3,8 @@
  *
  * Scores are held transposed, queries along the vector lanes: the driver packs a block of
  * queries of one head as qt[c · nq_padded + i] (component c of query i, already multiplied by
- * the softmax scale, zero for the padding queries), and scores and probabilities are
+ * the softmax scale and by log2(e), so the softmax runs on powers of 2, whose range reduction
+ * is cheaper than exp's; zero for the padding queries), and scores and probabilities are
  * s[j · nq_padded + i], so the softmax's running max and sum are vectors over queries. Keys
  * are broadcast one scalar at a time and values loaded as vectors straight from the tensors,
  * so neither is ever copied. The output accumulator is row-major, o[i · dv_padded + c].
@@ -33,8 +34,10 @@ typedef struct {
   void (*accumulate) (const float *p, int64_t nq_padded, int64_t nq, int64_t nk, const float *v,
                       int64_t v_stride, int64_t dv, int64_t dv_padded, const float *alpha,
                       float *o);
-  /* y = exp(x) elementwise, relative error about 1e-7; 0 below ln(FLT_MIN). */
-  void (*exp)        (const float *x, float *y, int64_t n);
+  /* y = 2^x for x ≤ 0 (what the softmax needs), relative error about 1e-7 where 2^x is a
+   * normal float; below -126 at most FLT_MIN, and exactly 0 from -126.5 down and for -inf;
+   * NaN stays NaN. */
+  void (*exp2)       (const float *x, float *y, int64_t n);
 } JdAttentionKernels;
 
 const JdAttentionKernels *jd_cpu_attention_kernels_scalar (void);

@@ -31,7 +31,7 @@ scalar_softmax (float *s, int64_t nq_padded, int64_t nk, float *m, float *l, flo
       float m_new = m[i];
       for (int64_t j = 0; j < nk; j++)
         m_new = fmaxf (m_new, s[j * nq_padded + i]);
-      alpha[i] = expf (m[i] - m_new);
+      alpha[i] = exp2f (m[i] - m_new);
       l[i] *= alpha[i];
       m[i] = m_new;
     }
@@ -39,7 +39,7 @@ scalar_softmax (float *s, int64_t nq_padded, int64_t nk, float *m, float *l, flo
     for (int64_t i = 0; i < nq_padded; i++)
       {
         float *x = &s[j * nq_padded + i];
-        *x = expf (*x - m[i]);
+        *x = exp2f (*x - m[i]);
         l[i] += *x;
       }
 }
@@ -63,10 +63,10 @@ scalar_accumulate (const float *p, int64_t nq_padded, int64_t nq, int64_t nk, co
 }
 
 static void
-scalar_exp (const float *x, float *y, int64_t n)
+scalar_exp2 (const float *x, float *y, int64_t n)
 {
   for (int64_t i = 0; i < n; i++)
-    y[i] = expf (x[i]);
+    y[i] = x[i] < -126.0f ? 0.0f : exp2f (x[i]);
 }
 
 static const JdAttentionKernels scalar_kernels = {
@@ -74,7 +74,7 @@ static const JdAttentionKernels scalar_kernels = {
   .scores = scalar_scores,
   .softmax = scalar_softmax,
   .accumulate = scalar_accumulate,
-  .exp = scalar_exp,
+  .exp2 = scalar_exp2,
 };
 
 const JdAttentionKernels *
