@@ -126,6 +126,8 @@ jd_tensor_free (JdTensor *tensor)
 {
   if (tensor == NULL)
     return;
+  if (tensor->backend_cache != NULL && tensor->backend_cache_free != NULL)
+    tensor->backend_cache_free (tensor->backend_cache);
   if (tensor->owns_data)
     {
       if (tensor->backend != NULL)
@@ -134,6 +136,12 @@ jd_tensor_free (JdTensor *tensor)
         free (tensor->data);
     }
   g_free (tensor);
+}
+
+void
+jd_tensor_mark_constant (JdTensor *tensor)
+{
+  tensor->constant = TRUE;
 }
 
 int64_t

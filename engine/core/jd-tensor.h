@@ -25,6 +25,13 @@ typedef struct {
   void      *data;
   JdBackend *backend;   /* where data lives; NULL means plain host memory */
   gboolean   owns_data;
+  /* Set (jd_tensor_mark_constant) by whoever guarantees the data will never change again, such
+   * as weights loaded from a model file. Only then may a backend keep a derived form of the
+   * tensor — weights reordered for its kernels — in backend_cache, which is freed with the
+   * tensor by backend_cache_free. */
+  gboolean       constant;
+  gpointer       backend_cache;
+  GDestroyNotify backend_cache_free;
 } JdTensor;
 
 /* Allocates an uninitialised tensor on backend (host memory when backend is NULL). Fails with
@@ -47,6 +54,8 @@ JdTensor   *jd_tensor_new_view   (JdBackend     *backend,
                                   const int64_t *shape,
                                   void          *data);
 void        jd_tensor_free       (JdTensor      *tensor);
+/* Promises that tensor's data never changes from now on (see JdTensor.constant). */
+void        jd_tensor_mark_constant (JdTensor   *tensor);
 
 int64_t     jd_tensor_numel      (const JdTensor *tensor);
 gsize       jd_tensor_nbytes     (const JdTensor *tensor);
