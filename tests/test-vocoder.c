@@ -27,9 +27,8 @@ test_parity (void)
   g_assert_cmpint (config.resblock_dilations[2][2], ==, 5);
   g_assert_cmpfloat (config.leaky_relu_slope, ==, 0.1f);
 
-  g_autoptr (JdVocoder) vocoder = jd_vocoder_new (jd_test_backend (), &config,
-                                                  weights, "audio.vocoder.",
-                                                  &error);
+  g_autoptr (JdWeights) store = jd_weights_new (weights, jd_test_backend ());
+  g_autoptr (JdVocoder) vocoder = jd_vocoder_new (store, &config, "audio.vocoder", &error);
   g_assert_no_error (error);
   g_autoptr (JdTensor) mel = jd_parity_tensor (golden, "vocoder.in");
   g_autoptr (JdTensor) wave = jd_vocoder_run (vocoder, mel, &error);
@@ -172,11 +171,11 @@ test_weight_norm_load (void)
   g_autoptr (JdSafetensors) normed_file = write_and_open (normed, dir, "normed.safetensors");
   g_rmdir (dir);
 
-  g_autoptr (JdVocoder) a = jd_vocoder_new (jd_test_backend (), &config, plain_file, "v.",
-                                            &error);
+  g_autoptr (JdWeights) plain_store = jd_weights_new (plain_file, jd_test_backend ());
+  g_autoptr (JdWeights) normed_store = jd_weights_new (normed_file, jd_test_backend ());
+  g_autoptr (JdVocoder) a = jd_vocoder_new (plain_store, &config, "v", &error);
   g_assert_no_error (error);
-  g_autoptr (JdVocoder) b = jd_vocoder_new (jd_test_backend (), &config, normed_file, "v.",
-                                            &error);
+  g_autoptr (JdVocoder) b = jd_vocoder_new (normed_store, &config, "v", &error);
   g_assert_no_error (error);
   const int64_t mel_shape[3] = { 2, 5, 6 };
   g_autoptr (JdTensor) mel = jd_test_tensor_random (rng, -4, 1, 3, mel_shape);
@@ -198,8 +197,7 @@ test_weight_norm_load (void)
   jd_test_assert_close (wb->data, ref, n, 1e-5);
 
   /* A missing tensor names all spellings; a wrong mel shape names the shapes. */
-  g_autoptr (JdVocoder) none = jd_vocoder_new (jd_test_backend (), &config, plain_file, "w.",
-                                               &error);
+  g_autoptr (JdVocoder) none = jd_vocoder_new (plain_store, &config, "w", &error);
   g_assert_null (none);
   g_assert_error (error, JD_ERROR, JD_ERROR_MODEL_FILE);
   g_assert_nonnull (strstr (error->message, "w.conv_pre.weight_g"));
@@ -224,9 +222,8 @@ test_shape_mismatch (void)
   JdVocoderConfig config;
   g_assert_true (jd_vocoder_config_read (object, "vocoder", &config, &error));
   config.upsample_initial_channel *= 2;
-  g_autoptr (JdVocoder) vocoder = jd_vocoder_new (jd_test_backend (), &config,
-                                                  weights, "audio.vocoder.",
-                                                  &error);
+  g_autoptr (JdWeights) store = jd_weights_new (weights, jd_test_backend ());
+  g_autoptr (JdVocoder) vocoder = jd_vocoder_new (store, &config, "audio.vocoder", &error);
   g_assert_null (vocoder);
   g_assert_error (error, JD_ERROR, JD_ERROR_MODEL_FILE);
   g_assert_nonnull (strstr (error->message, "audio.vocoder.conv_pre.weight"));

@@ -8,9 +8,10 @@
 #include "jd-ops.h"
 #include "jd-weight-norm.h"
 
+/* Borrowed from the weight store. */
 typedef struct {
-  JdTensor *weight;
-  JdTensor *bias;
+  const JdTensor *weight;
+  const JdTensor *bias;
 } Conv;
 
 struct _JdVocoder {
@@ -132,41 +133,17 @@ jd_vocoder_config_read (JsonObject      *object,
   return TRUE;
 }
 
+/* `<prefix>.<name>.weight` (possibly weight-normalised) of shape (a, b, k) and its bias. */
 static gboolean
-check_shape (JdSafetensors *file, const char *name, const JdTensor *t, int ndim,
-             const int64_t *shape, GError **error)
+load_conv (JdWeights *weights, const char *prefix, const char *name, int64_t a, int64_t b,
+           int64_t k, int64_t bias_len, Conv *conv, GError **error)
 {
-  if (t->ndim == ndim && memcmp (t->shape, shape, sizeof (int64_t) * (gsize) ndim) == 0)
-    return TRUE;
-  g_autofree char *have = jd_tensor_shape_string (t);
-  g_autofree char *want = jd_shape_to_string (ndim, shape);
-  g_set_error (error, JD_ERROR, JD_ERROR_MODEL_FILE,
-               "%s: tensor %s has shape %s; the vocoder config needs %s",
-               jd_safetensors_get_name (file), name, have, want);
-  return FALSE;
-}
-
-/* `<prefix><name>.weight` (possibly weight-normalised) of shape (a, b, k) and its bias (bias_len). */
-static gboolean
-load_conv (JdVocoder *self, JdSafetensors *file, const char *prefix, const char *name,
-           int64_t a, int64_t b, int64_t k, int64_t bias_len, Conv *conv, GError **error)
-{
-  g_autofree char *base = g_strconcat (prefix, name, NULL);
-  g_autofree char *wname = g_strconcat (base, ".weight", NULL);
-  g_autofree char *bname = g_strconcat (base, ".bias", NULL);
-  const int64_t wshape[3] = { a, b, k };
-  conv->weight = jd_weight_norm_load (file, base, self->backend, error);
-  if (conv->weight == NULL || !check_shape (file, wname, conv->weight, 3, wshape, error))
+  g_autofree char *base = jd_weights_join (prefix, name);
+  conv->weight = jd_weight_norm_get (weights, base, 3, (const int64_t[]) { a, b, k }, error);
+  if (conv->weight == NULL)
     return FALSE;
-  conv->bias = jd_safetensors_load_f32 (file, bname, self->backend, error);
-  return conv->bias != NULL && check_shape (file, bname, conv->bias, 1, &bias_len, error);
-}
-
-static void
-conv_clear (Conv *conv)
-{
-  g_clear_pointer (&conv->weight, jd_tensor_free);
-  g_clear_pointer (&conv->bias, jd_tensor_free);
+  conv->bias = jd_weights_get_in (weights, base, "bias", 1, &bias_len, error);
+  return conv->bias != NULL;
 }
 
 static int
@@ -185,14 +162,13 @@ resblock_conv (Conv *convs, const JdVocoderConfig *c, int stage, int kernel, int
 }
 
 JdVocoder *
-jd_vocoder_new (JdBackend             *backend,
+jd_vocoder_new (JdWeights             *weights,
                 const JdVocoderConfig *config,
-                JdSafetensors         *file,
                 const char            *prefix,
                 GError               **error)
 {
   g_autoptr (JdVocoder) self = g_new0 (JdVocoder, 1);
-  self->backend = backend;
+  self->backend = jd_weights_get_backend (weights);
   self->config = *config;
   const JdVocoderConfig *c = &self->config;
   gsize n_convs = (gsize) c->n_stages * c->n_kernels * max_dilations (c);
@@ -200,14 +176,14 @@ jd_vocoder_new (JdBackend             *backend,
   self->convs2 = g_new0 (Conv, n_convs);
 
   int64_t ch = c->upsample_initial_channel;
-  if (!load_conv (self, file, prefix, "conv_pre", ch, c->model_in_dim, 7, ch, &self->conv_pre,
+  if (!load_conv (weights, prefix, "conv_pre", ch, c->model_in_dim, 7, ch, &self->conv_pre,
                   error))
     return NULL;
   for (int i = 0; i < c->n_stages; i++)
     {
       int64_t in = ch >> i, out = ch >> (i + 1);
       g_autofree char *up = g_strdup_printf ("upsampler.%d", i);
-      if (!load_conv (self, file, prefix, up, in, out, c->upsample_kernel_sizes[i], out,
+      if (!load_conv (weights, prefix, up, in, out, c->upsample_kernel_sizes[i], out,
                       &self->upsampler[i], error))
         return NULL;
       for (int j = 0; j < c->n_kernels; j++)
@@ -218,14 +194,14 @@ jd_vocoder_new (JdBackend             *backend,
                                                    i * c->n_kernels + j, d);
             g_autofree char *n2 = g_strdup_printf ("resblocks.%d.convs2.%d",
                                                    i * c->n_kernels + j, d);
-            if (!load_conv (self, file, prefix, n1, out, out, k, out,
+            if (!load_conv (weights, prefix, n1, out, out, k, out,
                             resblock_conv (self->convs1, c, i, j, d), error)
-                || !load_conv (self, file, prefix, n2, out, out, k, out,
+                || !load_conv (weights, prefix, n2, out, out, k, out,
                                resblock_conv (self->convs2, c, i, j, d), error))
               return NULL;
           }
     }
-  if (!load_conv (self, file, prefix, "conv_post", 1, ch >> c->n_stages, 7, 1, &self->conv_post,
+  if (!load_conv (weights, prefix, "conv_post", 1, ch >> c->n_stages, 7, 1, &self->conv_post,
                   error))
     return NULL;
   return g_steal_pointer (&self);
@@ -236,22 +212,8 @@ jd_vocoder_free (JdVocoder *self)
 {
   if (self == NULL)
     return;
-  const JdVocoderConfig *c = &self->config;
-  if (self->convs1 != NULL)
-    {
-      gsize n_convs = (gsize) c->n_stages * c->n_kernels * max_dilations (c);
-      for (gsize i = 0; i < n_convs; i++)
-        {
-          conv_clear (&self->convs1[i]);
-          conv_clear (&self->convs2[i]);
-        }
-    }
   g_free (self->convs1);
   g_free (self->convs2);
-  conv_clear (&self->conv_pre);
-  conv_clear (&self->conv_post);
-  for (int i = 0; i < JD_VOCODER_MAX_STAGES; i++)
-    conv_clear (&self->upsampler[i]);
   g_free (self);
 }
 

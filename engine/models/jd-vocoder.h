@@ -12,8 +12,7 @@
 
 #include <json-glib/json-glib.h>
 
-#include "jd-backend.h"
-#include "jd-safetensors.h"
+#include "jd-weights.h"
 
 G_BEGIN_DECLS
 
@@ -40,10 +39,10 @@ typedef struct _JdVocoder JdVocoder;
 gboolean   jd_vocoder_config_read   (JsonObject *object, const char *path,
                                      JdVocoderConfig *config, GError **error);
 
-/* Loads the weights named `<prefix>conv_pre.weight`, … (prefix e.g. "audio.vocoder.") from
- * file onto backend, checking every shape against config. */
-JdVocoder *jd_vocoder_new           (JdBackend *backend, const JdVocoderConfig *config,
-                                     JdSafetensors *file, const char *prefix, GError **error);
+/* Looks up `<prefix>.conv_pre.weight`, … (prefix e.g. "audio.vocoder") in the store, checking
+ * every shape against config; weight-normalised convs are folded into the store. */
+JdVocoder *jd_vocoder_new           (JdWeights *weights, const JdVocoderConfig *config,
+                                     const char *prefix, GError **error);
 void       jd_vocoder_free          (JdVocoder *vocoder);
 const JdVocoderConfig *jd_vocoder_get_config (JdVocoder *vocoder);
 

@@ -27,62 +27,59 @@ jd_weight_norm_fold (const float *g,
     }
 }
 
-static JdTensor *
-fold_pair (JdSafetensors *file,
-           const char    *g_name,
-           const char    *v_name,
-           JdBackend     *backend,
-           GError       **error)
+static const JdTensor *
+fold_pair (JdWeights *weights, const char *name, const char *g_name, const char *v_name,
+           int ndim, const int64_t *shape, GError **error)
 {
-  g_autoptr (JdTensor) g = jd_safetensors_load_f32 (file, g_name, NULL, error);
+  int64_t g_shape[JD_MAX_DIMS] = { shape[0], 1, 1, 1, 1 };
+  const JdTensor *g = jd_weights_get (weights, g_name, ndim, g_shape, error);
   if (g == NULL)
     return NULL;
-  g_autoptr (JdTensor) v = jd_safetensors_load_f32 (file, v_name, NULL, error);
+  const JdTensor *v = jd_weights_get (weights, v_name, ndim, shape, error);
   if (v == NULL)
     return NULL;
-  int64_t rows = v->ndim > 0 ? v->shape[0] : 1;
-  if (v->ndim < 1 || jd_tensor_numel (g) != rows)
-    {
-      g_autofree char *gs = jd_tensor_shape_string (g);
-      g_autofree char *vs = jd_tensor_shape_string (v);
-      g_set_error (error, JD_ERROR, JD_ERROR_MODEL_FILE,
-                   "%s: weight-norm magnitude %s %s needs one value per row of direction %s %s",
-                   jd_safetensors_get_name (file), g_name, gs, v_name, vs);
-      return NULL;
-    }
-  g_autoptr (JdTensor) w = jd_tensor_new (backend, JD_DTYPE_F32, v->ndim, v->shape, error);
+  const int64_t rows = shape[0], numel = jd_tensor_numel (v);
+  g_autofree float *g_host = g_new (float, MAX (rows, 1));
+  g_autofree float *folded = g_new (float, MAX (numel, 1));
+  if (!jd_tensor_download_f32 (g, g_host, error) || !jd_tensor_download_f32 (v, folded, error))
+    return NULL;
+  jd_weight_norm_fold (g_host, folded, rows, rows > 0 ? numel / rows : 0, folded);
+  JdTensor *w = jd_tensor_new (jd_weights_get_backend (weights), JD_DTYPE_F32, ndim, shape,
+                               error);
   if (w == NULL)
     return NULL;
-  g_autofree float *folded = g_new (float, jd_tensor_numel (v));
-  jd_weight_norm_fold (g->data, v->data, rows, rows > 0 ? jd_tensor_numel (v) / rows : 0,
-                       folded);
   if (!jd_tensor_upload_f32 (w, folded, error))
-    return NULL;
-  return g_steal_pointer (&w);
+    {
+      jd_tensor_free (w);
+      return NULL;
+    }
+  /* The store takes w, also on failure. */
+  return jd_weights_add (weights, name, w, error) ? w : NULL;
 }
 
-JdTensor *
-jd_weight_norm_load (JdSafetensors *file,
-                     const char    *name,
-                     JdBackend     *backend,
-                     GError       **error)
+const JdTensor *
+jd_weight_norm_get (JdWeights     *weights,
+                    const char    *prefix,
+                    int            ndim,
+                    const int64_t *shape,
+                    GError       **error)
 {
-  g_autofree char *plain = g_strconcat (name, ".weight", NULL);
-  if (jd_safetensors_lookup (file, plain) != NULL)
-    return jd_safetensors_load_f32 (file, plain, backend, error);
+  g_autofree char *plain = jd_weights_join (prefix, "weight");
+  if (jd_weights_has (weights, plain))
+    return jd_weights_get (weights, plain, ndim, shape, error);
 
-  g_autofree char *g_old = g_strconcat (name, ".weight_g", NULL);
-  g_autofree char *v_old = g_strconcat (name, ".weight_v", NULL);
-  if (jd_safetensors_lookup (file, g_old) != NULL || jd_safetensors_lookup (file, v_old) != NULL)
-    return fold_pair (file, g_old, v_old, backend, error);
+  g_autofree char *g_old = jd_weights_join (prefix, "weight_g");
+  g_autofree char *v_old = jd_weights_join (prefix, "weight_v");
+  if (jd_weights_has (weights, g_old) || jd_weights_has (weights, v_old))
+    return fold_pair (weights, plain, g_old, v_old, ndim, shape, error);
 
-  g_autofree char *g_new_ = g_strconcat (name, ".parametrizations.weight.original0", NULL);
-  g_autofree char *v_new = g_strconcat (name, ".parametrizations.weight.original1", NULL);
-  if (jd_safetensors_lookup (file, g_new_) != NULL || jd_safetensors_lookup (file, v_new) != NULL)
-    return fold_pair (file, g_new_, v_new, backend, error);
+  g_autofree char *g_param = jd_weights_join (prefix, "parametrizations.weight.original0");
+  g_autofree char *v_param = jd_weights_join (prefix, "parametrizations.weight.original1");
+  if (jd_weights_has (weights, g_param) || jd_weights_has (weights, v_param))
+    return fold_pair (weights, plain, g_param, v_param, ndim, shape, error);
 
   g_set_error (error, JD_ERROR, JD_ERROR_MODEL_FILE,
                "%s: no tensor %s (nor its weight-norm forms %s/%s or %s/%s)",
-               jd_safetensors_get_name (file), plain, g_old, v_old, g_new_, v_new);
+               jd_weights_get_source_name (weights), plain, g_old, v_old, g_param, v_param);
   return NULL;
 }
