@@ -1,0 +1,142 @@
+/* The video and audio VAEs against the reference's float64 goldens, and their errors. */
+#include <string.h>
+
+#include "jd-config-read.h"
+#include "jd-error.h"
+#include "jd-vae.h"
+#include "parity-fixtures.h"
+
+typedef struct {
+  JdSafetensors *file;
+  JdSafetensors *golden;
+  JsonObject    *root;
+  JdWeights     *weights;
+} Fixture;
+
+static void
+fixture_set_up (Fixture *f, gconstpointer data)
+{
+  f->file = jd_parity_weights ();
+  f->golden = jd_parity_golden ();
+  f->root = jd_parity_config (f->file);
+  f->weights = jd_weights_new (f->file, jd_test_backend ());
+}
+
+static void
+fixture_tear_down (Fixture *f, gconstpointer data)
+{
+  jd_weights_free (f->weights);
+  json_object_unref (f->root);
+  jd_safetensors_free (f->golden);
+  jd_safetensors_free (f->file);
+}
+
+static JdVae *
+open_vae (Fixture *f, JdVaeKind kind, JdVaeConfig *config)
+{
+  g_autoptr (GError) error = NULL;
+  const char *key = kind == JD_VAE_VIDEO ? "video_vae" : "audio_vae";
+  JsonObject *object = jd_config_object (f->root, "config", key, &error);
+  g_assert_no_error (error);
+  g_assert_true (jd_vae_config_read (object, key, config, &error));
+  g_assert_no_error (error);
+  JdVae *vae = jd_vae_new (f->weights, kind, config,
+                           kind == JD_VAE_VIDEO ? "video.vae" : "audio.vae", &error);
+  g_assert_no_error (error);
+  return vae;
+}
+
+static void
+check (Fixture *f, const char *what, const JdTensor *have, const char *golden_name)
+{
+  gsize n;
+  g_autofree double *want = jd_parity_expected (f->golden, golden_name, &n);
+  g_assert_cmpuint ((gsize) jd_tensor_numel (have), ==, n);
+  double err = jd_test_rel_error (have->data, want, n);
+  g_test_message ("%s parity: err %.3g over %zu values", what, err, n);
+  jd_test_assert_close (have->data, want, n, 1e-4);
+}
+
+static void
+test_video (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  JdVaeConfig config;
+  g_autoptr (JdVae) vae = open_vae (f, JD_VAE_VIDEO, &config);
+  g_assert_cmpint (jd_vae_factor (vae), ==, 2);
+  g_assert_cmpfloat (config.scaling_factor, ==, 0.18215);
+
+  g_autoptr (JdTensor) image = jd_parity_tensor (f->golden, "video_vae.encode.in");
+  g_autoptr (JdTensor) latent = jd_vae_encode (vae, image, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (latent->shape[1], ==, 4);
+  check (f, "video VAE encode", latent, "video_vae.encode.out");
+
+  g_autoptr (JdTensor) z = jd_parity_tensor (f->golden, "video_vae.decode.in");
+  g_autoptr (JdTensor) frames = jd_vae_decode (vae, z, (int) z->shape[0], &error);
+  g_assert_no_error (error);
+  check (f, "video VAE decode", frames, "video_vae.decode.out");
+
+  /* Decoding frames apart gives other values (the temporal norms and convs span frames), and
+   * a frame count that does not divide the batch is refused. */
+  g_autoptr (JdTensor) apart = jd_vae_decode (vae, z, 1, &error);
+  g_assert_no_error (error);
+  gsize n;
+  g_autofree double *want = jd_parity_expected (f->golden, "video_vae.decode.out", &n);
+  g_assert_cmpfloat (jd_test_rel_error (apart->data, want, n), >, 1e-3);
+  g_autoptr (JdTensor) refused = jd_vae_decode (vae, z, 3, &error);
+  g_assert_null (refused);
+  g_assert_error (error, JD_ERROR, JD_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "3 frames"));
+  g_clear_error (&error);
+  g_autoptr (JdTensor) wrong = jd_vae_encode (vae, z, &error);
+  g_assert_null (wrong);
+  g_assert_error (error, JD_ERROR, JD_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "[5, 4, 8, 8]"));
+}
+
+static void
+test_audio (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  JdVaeConfig config;
+  g_autoptr (JdVae) vae = open_vae (f, JD_VAE_AUDIO, &config);
+  g_autoptr (JdTensor) mel = jd_parity_tensor (f->golden, "audio_vae.encode.in");
+  g_autoptr (JdTensor) latent = jd_vae_encode (vae, mel, &error);
+  g_assert_no_error (error);
+  check (f, "audio VAE encode", latent, "audio_vae.encode.out");
+  g_autoptr (JdTensor) z = jd_parity_tensor (f->golden, "audio_vae.decode.in");
+  g_autoptr (JdTensor) out = jd_vae_decode (vae, z, 0, &error);
+  g_assert_no_error (error);
+  check (f, "audio VAE decode", out, "audio_vae.decode.out");
+}
+
+static void
+test_mismatch (Fixture *f, gconstpointer data)
+{
+  /* A config wider than the file names the first tensor that does not fit. */
+  g_autoptr (GError) error = NULL;
+  JsonObject *object = jd_config_object (f->root, "config", "audio_vae", &error);
+  JdVaeConfig config;
+  g_assert_true (jd_vae_config_read (object, "audio_vae", &config, &error));
+  config.block_out_channels[0] = 64;
+  g_autoptr (JdVae) vae = jd_vae_new (f->weights, JD_VAE_AUDIO, &config, "audio.vae", &error);
+  g_assert_null (vae);
+  g_assert_error (error, JD_ERROR, JD_ERROR_MODEL_FILE);
+  g_assert_nonnull (strstr (error->message, "audio.vae.encoder.conv_in.weight"));
+  g_clear_error (&error);
+  /* A config missing a key names its path. */
+  g_autoptr (JsonObject) empty = json_object_new ();
+  g_assert_false (jd_vae_config_read (empty, "video_vae", &config, &error));
+  g_assert_nonnull (strstr (error->message, "video_vae.in_channels"));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add ("/vae/video", Fixture, NULL, fixture_set_up, test_video, fixture_tear_down);
+  g_test_add ("/vae/audio", Fixture, NULL, fixture_set_up, test_audio, fixture_tear_down);
+  g_test_add ("/vae/mismatch", Fixture, NULL, fixture_set_up, test_mismatch, fixture_tear_down);
+  return g_test_run ();
+}
