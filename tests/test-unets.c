@@ -4,6 +4,8 @@
  * bundles that do not fit the config. */
 #include <string.h>
 
+#include <glib/gstdio.h>
+
 #include "jd-audio-unet.h"
 #include "jd-bundle.h"
 #include "jd-error.h"
@@ -119,11 +121,232 @@ test_audio_unet_parity (void)
   fixtures_close (&fx);
 }
 
+/* Runs the video UNet stage by stage, as the JointDiT assembly will, replacing the last skip
+ * of each stage with its own output (what a Joint Block that changes nothing would do): the
+ * result must equal the whole forward bit for bit. */
+static void
+test_video_unet_stages (void)
+{
+  Fixtures fx = { 0 };
+  fixtures_open (&fx);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JdVideoUNet) unet = jd_video_unet_new (fx.weights, config_object (&fx, "video_unet"),
+                                                    "video_unet", "video.unet", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (jd_video_unet_get_n_stages (unet), ==, 6);
+  g_assert_cmpstr (jd_video_unet_get_stage_name (unet, 0), ==, "conv_in");
+  g_assert_cmpstr (jd_video_unet_get_stage_name (unet, 2), ==, "down_blocks.1");
+  g_assert_cmpint (jd_video_unet_find_stage (unet, "mid_block"), ==, 5);
+  g_assert_cmpint (jd_video_unet_find_stage (unet, "up_blocks.0"), ==, -1);
+  g_autoptr (JdTensor) sample = golden_tensor (&fx, "in.video_sample");
+  g_autoptr (JdTensor) timestep = golden_tensor (&fx, "in.video_timestep");
+  g_autoptr (JdTensor) context = golden_tensor (&fx, "in.video_context");
+  g_autoptr (JdTensor) ids = golden_tensor (&fx, "in.added_time_ids");
+  g_autoptr (JdTensor) whole = jd_video_unet_forward (unet, sample, timestep, context, ids, &error);
+  g_assert_no_error (error);
+
+  const int frames = (int) sample->shape[1];
+  g_autoptr (JdTensor) temb = jd_video_unet_embed (unet, timestep, ids, frames, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (temb->shape[0], ==, frames);
+  g_assert_cmpint (temb->shape[1], ==, jd_video_unet_get_temb_channels (unet));
+  g_autoptr (GPtrArray) skips = jd_unet_skips_new ();
+  JdTensor *h = jd_tensor_view_as (sample, 4, (int64_t[]) { frames, sample->shape[2],
+                                                            sample->shape[3], sample->shape[4] });
+  for (guint stage = 0; stage < jd_video_unet_get_n_stages (unet); stage++)
+    {
+      guint before = skips->len;
+      JdTensor *next = jd_video_unet_run_stage (unet, stage, h, skips, temb, context, frames,
+                                                &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (next->shape[1], ==, jd_video_unet_get_stage_channels (unet, stage));
+      jd_tensor_free (h);
+      h = next;
+      if (skips->len > before)
+        {
+          g_assert_true (jd_unet_skips_replace_last (skips, h, &error));
+          g_assert_no_error (error);
+        }
+    }
+  /* A skip of another shape is refused, naming both shapes. */
+  g_autoptr (JdTensor) odd = jd_tensor_new_f32 (jd_test_backend (), &error, 4, (int64_t) 1,
+                                                (int64_t) 2, (int64_t) 3, (int64_t) 4);
+  g_assert_false (jd_unet_skips_replace_last (skips, odd, &error));
+  g_assert_error (error, JD_ERROR, JD_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "[1, 2, 3, 4]"));
+  g_clear_error (&error);
+
+  g_autoptr (JdTensor) out = jd_video_unet_decode (unet, h, skips, temb, context, frames, &error);
+  g_assert_no_error (error);
+  jd_tensor_free (h);
+  g_assert_cmpuint (skips->len, ==, 0);
+  g_assert_cmpint (jd_tensor_numel (out), ==, jd_tensor_numel (whole));
+  g_assert_cmpmem (out->data, jd_tensor_nbytes (out), whole->data, jd_tensor_nbytes (whole));
+
+  /* Decoding again without skips fails with a sentence, not a crash. */
+  g_autoptr (JdTensor) again = jd_video_unet_decode (unet, out, skips, temb, context, frames,
+                                                     &error);
+  g_assert_null (again);
+  g_assert_error (error, JD_ERROR, JD_ERROR_INVALID_ARGUMENT);
+  fixtures_close (&fx);
+}
+
+/* The null condition skips image_proj: temb(image) − temb(null) = image_proj(image). */
+static void
+test_audio_unet_null_condition (void)
+{
+  Fixtures fx = { 0 };
+  fixtures_open (&fx);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JdAudioUNet) unet = jd_audio_unet_new (fx.weights, config_object (&fx, "audio_unet"),
+                                                    "audio_unet", "audio.unet", &error);
+  g_assert_no_error (error);
+  g_autoptr (JdTensor) timestep = golden_tensor (&fx, "in.audio_timestep");
+  g_autoptr (JdTensor) image = golden_tensor (&fx, "in.image_embeds");
+  g_autoptr (JdTensor) with = jd_audio_unet_embed (unet, timestep, 1, image, &error);
+  g_assert_no_error (error);
+  g_autoptr (JdTensor) without = jd_audio_unet_embed (unet, timestep, 1, NULL, &error);
+  g_assert_no_error (error);
+  JdLinearLayer proj;
+  const int64_t e = jd_audio_unet_get_image_embed_dim (unet), t = jd_audio_unet_get_temb_channels (unet);
+  g_assert_true (jd_linear_layer_init (&proj, fx.weights, "audio.unet.image_proj", e, t, TRUE,
+                                       &error));
+  g_autoptr (JdTensor) projected = jd_linear_layer_forward (&proj, image, &error);
+  g_assert_no_error (error);
+  g_autofree double *want = g_new (double, t);
+  const float *p = projected->data, *w0 = without->data;
+  for (int64_t i = 0; i < t; i++)
+    want[i] = (double) w0[i] + p[i];
+  jd_test_assert_close (with->data, want, (gsize) t, 1e-6);
+
+  /* Image embeddings of the wrong width are refused. */
+  g_autoptr (JdTensor) wrong = jd_tensor_new_f32 (jd_test_backend (), &error, 2, (int64_t) 1,
+                                                  e + 1);
+  g_assert_null (jd_audio_unet_embed (unet, timestep, 1, wrong, &error));
+  g_assert_error (error, JD_ERROR, JD_ERROR_INVALID_ARGUMENT);
+  fixtures_close (&fx);
+}
+
+/* A copy of the parity bundle without `drop`, and with `reshape` stored under another shape of
+ * the same size. */
+static char *
+write_altered_bundle (Fixtures *fx, const char *dir, const char *drop, const char *reshape,
+                      int ndim, const int64_t *shape)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JdSafetensorsWriter) writer = jd_safetensors_writer_new ();
+  for (guint i = 0; i < jd_safetensors_get_n_tensors (fx->file); i++)
+    {
+      const JdSafetensorsEntry *e = jd_safetensors_get_entry (fx->file, i);
+      if (drop != NULL && strcmp (e->name, drop) == 0)
+        continue;
+      gboolean alter = reshape != NULL && strcmp (e->name, reshape) == 0;
+      g_assert_true (jd_safetensors_writer_add (writer, e->name, e->dtype,
+                                                alter ? ndim : e->ndim,
+                                                alter ? shape : e->shape, e->data, &error));
+      g_assert_no_error (error);
+    }
+  char *path = g_build_filename (dir, "altered.safetensors", NULL);
+  g_assert_true (jd_safetensors_writer_write (writer, path, &error));
+  g_assert_no_error (error);
+  return path;
+}
+
+static void
+assert_unet_refused (Fixtures *fx, const char *path, gboolean video, const char *const *needles)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JdSafetensors) file = jd_safetensors_open (path, &error);
+  g_assert_no_error (error);
+  g_autoptr (JdWeights) weights = jd_weights_new (file, jd_test_backend ());
+  if (video)
+    {
+      g_autoptr (JdVideoUNet) unet = jd_video_unet_new (weights, config_object (fx, "video_unet"),
+                                                        "video_unet", "video.unet", &error);
+      g_assert_null (unet);
+    }
+  else
+    {
+      g_autoptr (JdAudioUNet) unet = jd_audio_unet_new (weights, config_object (fx, "audio_unet"),
+                                                        "audio_unet", "audio.unet", &error);
+      g_assert_null (unet);
+    }
+  g_assert_error (error, JD_ERROR, JD_ERROR_MODEL_FILE);
+  for (int i = 0; needles[i] != NULL; i++)
+    if (strstr (error->message, needles[i]) == NULL)
+      g_error ("the message “%s” does not mention “%s”", error->message, needles[i]);
+}
+
+static void
+test_unets_refuse_bad_bundles (void)
+{
+  Fixtures fx = { 0 };
+  fixtures_open (&fx);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("jd-unets-XXXXXX", &error);
+  g_assert_no_error (error);
+
+  const char *missing = "video.unet.up_blocks.2.resnets.1.temporal_res_block.conv2.bias";
+  g_autofree char *path1 = write_altered_bundle (&fx, dir, missing, NULL, 0, NULL);
+  assert_unet_refused (&fx, path1, TRUE,
+                       (const char *[]) { missing, "altered.safetensors", "[32]", NULL });
+  g_unlink (path1);
+
+  const char *reshaped = "video.unet.down_blocks.1.resnets.0.temporal_res_block.conv1.weight";
+  g_autofree char *path2 = write_altered_bundle (&fx, dir, NULL, reshaped, 5,
+                                                 (int64_t[]) { 32, 32, 1, 3, 1 });
+  assert_unet_refused (&fx, path2, TRUE,
+                       (const char *[]) { reshaped, "[32, 32, 1, 3, 1]", "[32, 32, 3, 1, 1]",
+                                          NULL });
+  g_unlink (path2);
+
+  const char *audio_missing = "audio.unet.down_blocks.2.attentions.0.transformer_blocks.0.attn2.to_v.weight";
+  g_autofree char *path3 = write_altered_bundle (&fx, dir, audio_missing, NULL, 0, NULL);
+  assert_unet_refused (&fx, path3, FALSE, (const char *[]) { audio_missing, NULL });
+  g_unlink (path3);
+  g_rmdir (dir);
+  fixtures_close (&fx);
+}
+
+static void
+test_unet_config_errors (void)
+{
+  Fixtures fx = { 0 };
+  fixtures_open (&fx);
+  g_autoptr (GError) error = NULL;
+
+  g_autoptr (JsonNode) audio = json_node_copy (json_object_get_member (
+    json_node_get_object (fx.config), "audio_unet"));
+  json_object_set_boolean_member (json_node_get_object (audio), "text_transformers", TRUE);
+  g_assert_null (jd_audio_unet_new (fx.weights, json_node_get_object (audio), "audio_unet",
+                                    "audio.unet", &error));
+  g_assert_error (error, JD_ERROR, JD_ERROR_UNSUPPORTED);
+  g_assert_nonnull (strstr (error->message, "text_transformers"));
+  g_clear_error (&error);
+
+  g_autoptr (JsonNode) video = json_node_copy (json_object_get_member (
+    json_node_get_object (fx.config), "video_unet"));
+  JsonArray *types = json_object_get_array_member (json_node_get_object (video),
+                                                   "down_block_types");
+  json_array_remove_element (types, 0);
+  json_array_add_string_element (types, "CrossAttnDownBlock3D");
+  g_assert_null (jd_video_unet_new (fx.weights, json_node_get_object (video), "video_unet",
+                                    "video.unet", &error));
+  g_assert_error (error, JD_ERROR, JD_ERROR_MODEL_FILE);
+  g_assert_nonnull (strstr (error->message, "down_block_types"));
+  g_assert_nonnull (strstr (error->message, "CrossAttnDownBlock3D"));
+  fixtures_close (&fx);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/unets/video/parity", test_video_unet_parity);
   g_test_add_func ("/unets/audio/parity", test_audio_unet_parity);
+  g_test_add_func ("/unets/video/stages", test_video_unet_stages);
+  g_test_add_func ("/unets/audio/null-condition", test_audio_unet_null_condition);
+  g_test_add_func ("/unets/bad-bundles", test_unets_refuse_bad_bundles);
+  g_test_add_func ("/unets/config-errors", test_unet_config_errors);
   return g_test_run ();
 }
