@@ -85,25 +85,6 @@ config_object (Fixtures *fx, const char *key)
 }
 
 static void
-test_video_unet_parity (void)
-{
-  Fixtures fx = { 0 };
-  fixtures_open (&fx);
-  g_autoptr (GError) error = NULL;
-  g_autoptr (JdVideoUNet) unet = jd_video_unet_new (fx.weights, config_object (&fx, "video_unet"),
-                                                    "video_unet", "video.unet", &error);
-  g_assert_no_error (error);
-  g_autoptr (JdTensor) sample = golden_tensor (&fx, "in.video_sample");
-  g_autoptr (JdTensor) timestep = golden_tensor (&fx, "in.video_timestep");
-  g_autoptr (JdTensor) context = golden_tensor (&fx, "in.video_context");
-  g_autoptr (JdTensor) ids = golden_tensor (&fx, "in.added_time_ids");
-  g_autoptr (JdTensor) out = jd_video_unet_forward (unet, sample, timestep, context, ids, &error);
-  g_assert_no_error (error);
-  assert_matches_golden (&fx, out, "video_unet.out");
-  fixtures_close (&fx);
-}
-
-static void
 test_audio_unet_parity (void)
 {
   Fixtures fx = { 0 };
@@ -121,11 +102,12 @@ test_audio_unet_parity (void)
   fixtures_close (&fx);
 }
 
-/* Runs the video UNet stage by stage, as the JointDiT assembly will, replacing the last skip
- * of each stage with its own output (what a Joint Block that changes nothing would do): the
- * result must equal the whole forward bit for bit. */
+/* The whole video UNet against the golden; then stage by stage, as the JointDiT assembly runs
+ * it, replacing the last skip of each stage with its own output (what a Joint Block that changes
+ * nothing would do): that must equal the whole forward bit for bit. (One test, so the program
+ * stays fast under the sanitizers.) */
 static void
-test_video_unet_stages (void)
+test_video_unet_parity_and_stages (void)
 {
   Fixtures fx = { 0 };
   fixtures_open (&fx);
@@ -144,6 +126,7 @@ test_video_unet_stages (void)
   g_autoptr (JdTensor) ids = golden_tensor (&fx, "in.added_time_ids");
   g_autoptr (JdTensor) whole = jd_video_unet_forward (unet, sample, timestep, context, ids, &error);
   g_assert_no_error (error);
+  assert_matches_golden (&fx, whole, "video_unet.out");
 
   const int frames = (int) sample->shape[1];
   g_autoptr (JdTensor) temb = jd_video_unet_embed (unet, timestep, ids, frames, &error);
@@ -342,9 +325,8 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  g_test_add_func ("/unets/video/parity", test_video_unet_parity);
+  g_test_add_func ("/unets/video/parity-and-stages", test_video_unet_parity_and_stages);
   g_test_add_func ("/unets/audio/parity", test_audio_unet_parity);
-  g_test_add_func ("/unets/video/stages", test_video_unet_stages);
   g_test_add_func ("/unets/audio/null-condition", test_audio_unet_null_condition);
   g_test_add_func ("/unets/bad-bundles", test_unets_refuse_bad_bundles);
   g_test_add_func ("/unets/config-errors", test_unet_config_errors);
