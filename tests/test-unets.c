@@ -191,7 +191,8 @@ test_audio_unet_null_condition (void)
   g_autoptr (JdTensor) without = jd_audio_unet_embed (unet, timestep, 1, NULL, &error);
   g_assert_no_error (error);
   JdLinearLayer proj;
-  const int64_t e = jd_audio_unet_get_image_embed_dim (unet), t = jd_audio_unet_get_temb_channels (unet);
+  const int64_t e = jd_audio_unet_get_image_embed_dim (unet);
+  const int64_t t = jd_audio_unet_get_temb_channels (unet);
   g_assert_true (jd_linear_layer_init (&proj, fx.weights, "audio.unet.image_proj", e, t, TRUE,
                                        &error));
   g_autoptr (JdTensor) projected = jd_linear_layer_forward (&proj, image, &error);
@@ -283,7 +284,8 @@ test_unets_refuse_bad_bundles (void)
                                           NULL });
   g_unlink (path2);
 
-  const char *audio_missing = "audio.unet.down_blocks.2.attentions.0.transformer_blocks.0.attn2.to_v.weight";
+  const char *audio_missing =
+    "audio.unet.down_blocks.2.attentions.0.transformer_blocks.0.attn2.to_v.weight";
   g_autofree char *path3 = write_altered_bundle (&fx, dir, audio_missing, NULL, 0, NULL);
   assert_unet_refused (&fx, path3, FALSE, (const char *[]) { audio_missing, NULL });
   g_unlink (path3);
