@@ -323,6 +323,161 @@ test_unet_config_errors (void)
   fixtures_close (&fx);
 }
 
+/* ---- Full-scale structure: the published checkpoint layouts ------------------------------ */
+
+/* shared/reference/<name> in the source folder or any folder above it (the lists are facts
+ * about public checkpoints kept beside the project), or NULL. */
+static char *
+find_published_layout (const char *name)
+{
+  g_autofree char *dir = g_strdup (g_test_get_dir (G_TEST_DIST));
+  while (dir != NULL)
+    {
+      char *candidate = g_build_filename (dir, "shared", "reference", name, NULL);
+      if (g_file_test (candidate, G_FILE_TEST_IS_REGULAR))
+        return candidate;
+      g_free (candidate);
+      char *parent = g_path_get_dirname (dir);
+      if (strcmp (parent, dir) == 0)
+        {
+          g_free (parent);
+          break;
+        }
+      g_free (dir);
+      dir = parent;
+    }
+  return NULL;
+}
+
+/* A store holding every tensor of a published layout as a view of one shared zeroed buffer
+ * (calloc'd pages are never touched, so a 1.5 G-parameter layout costs one tensor's address
+ * space). Tensors for which leave_out says TRUE are left out. Returns the number stored. */
+static guint
+fill_store_from_layout (JdWeights *weights, const char *path, float **buffer,
+                        gboolean (*leave_out) (const char *name))
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, &error));
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  int64_t largest = 1;
+  for (int pass = 0; pass < 2; pass++)
+    {
+      guint stored = 0;
+      for (int i = 0; lines[i] != NULL; i++)
+        {
+          if (lines[i][0] == '#' || lines[i][0] == '\0')
+            continue;
+          g_auto (GStrv) cols = g_strsplit (lines[i], "\t", 2);
+          g_assert_nonnull (cols[1]);
+          int64_t shape[JD_MAX_DIMS], numel = 1;
+          int ndim = 0;
+          g_auto (GStrv) dims = g_strsplit_set (cols[1], "[], ", -1);
+          for (int d = 0; dims[d] != NULL; d++)
+            if (dims[d][0] != '\0')
+              {
+                g_assert_cmpint (ndim, <, JD_MAX_DIMS);
+                shape[ndim] = g_ascii_strtoll (dims[d], NULL, 10);
+                numel *= shape[ndim++];
+              }
+          if (pass == 0)
+            largest = MAX (largest, numel);
+          else if (leave_out == NULL || !leave_out (cols[0]))
+            {
+              JdTensor *view = jd_tensor_new_view (jd_test_backend (), JD_DTYPE_F32, ndim, shape,
+                                                   *buffer);
+              g_assert_true (jd_weights_add (weights, cols[0], view, &error));
+              stored++;
+            }
+        }
+      if (pass == 0)
+        *buffer = g_malloc0 ((gsize) largest * sizeof (float));
+      else
+        return stored;
+    }
+  g_assert_not_reached ();
+}
+
+static JsonObject *
+parse_object (const char *json)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) node = json_from_string (json, &error);
+  g_assert_no_error (error);
+  return json_object_ref (json_node_get_object (node));
+}
+
+/* The text-context transformers of AudioLDM2 (attentions.{3g+1}, attentions.{3g+2}). */
+static gboolean
+is_text_transformer (const char *name)
+{
+  const char *at = strstr (name, ".attentions.");
+  if (at == NULL)
+    return FALSE;
+  return g_ascii_strtoll (at + strlen (".attentions."), NULL, 10) % 3 != 0;
+}
+
+static void
+test_published_layouts (void)
+{
+  g_autofree char *svd = find_published_layout ("svd-xt.unet.tensors.tsv");
+  g_autofree char *aldm = find_published_layout ("audioldm2.unet.tensors.tsv");
+  if (svd == NULL || aldm == NULL)
+    {
+      g_test_skip ("shared/reference/*.tensors.tsv (published layouts) not found above the "
+                   "source folder");
+      return;
+    }
+  g_autoptr (GError) error = NULL;
+  {
+    g_autofree float *buffer = NULL;
+    g_autoptr (JdWeights) weights = jd_weights_new (NULL, jd_test_backend ());
+    guint n = fill_store_from_layout (weights, svd, &buffer, NULL);
+    g_autoptr (JsonObject) config = parse_object (
+      "{\"in_channels\": 8, \"out_channels\": 4,"
+      " \"down_block_types\": [\"CrossAttnDownBlockSpatioTemporal\","
+      "   \"CrossAttnDownBlockSpatioTemporal\", \"CrossAttnDownBlockSpatioTemporal\","
+      "   \"DownBlockSpatioTemporal\"],"
+      " \"up_block_types\": [\"UpBlockSpatioTemporal\", \"CrossAttnUpBlockSpatioTemporal\","
+      "   \"CrossAttnUpBlockSpatioTemporal\", \"CrossAttnUpBlockSpatioTemporal\"],"
+      " \"block_out_channels\": [320, 640, 1280, 1280], \"layers_per_block\": 2,"
+      " \"num_attention_heads\": [5, 10, 20, 20], \"cross_attention_dim\": 1024,"
+      " \"transformer_layers_per_block\": 1, \"addition_time_embed_dim\": 256,"
+      " \"projection_class_embeddings_input_dim\": 768, \"num_frames\": 25}");
+    /* The views are dropped before the buffer; the store only borrows it. */
+    g_autoptr (JdVideoUNet) unet = jd_video_unet_new (weights, config, "video_unet", "", &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (n, ==, 1428);
+    g_assert_cmpuint (jd_weights_get_n_loaded (weights), ==, n);
+    g_clear_pointer (&unet, jd_video_unet_free);
+    g_clear_pointer (&weights, jd_weights_free);
+  }
+  {
+    g_autofree float *buffer = NULL;
+    g_autoptr (JdWeights) weights = jd_weights_new (NULL, jd_test_backend ());
+    guint n = fill_store_from_layout (weights, aldm, &buffer, is_text_transformer);
+    g_autoptr (JsonObject) config = parse_object (
+      "{\"in_channels\": 8, \"out_channels\": 8,"
+      " \"down_block_types\": [\"DownBlock2D\", \"CrossAttnDownBlock2D\","
+      "   \"CrossAttnDownBlock2D\", \"CrossAttnDownBlock2D\"],"
+      " \"up_block_types\": [\"CrossAttnUpBlock2D\", \"CrossAttnUpBlock2D\","
+      "   \"CrossAttnUpBlock2D\", \"UpBlock2D\"],"
+      " \"block_out_channels\": [128, 256, 384, 640], \"layers_per_block\": 2,"
+      " \"num_attention_heads\": [8, 8, 8, 8],"
+      " \"cross_attention_dim\": [[null, 768, 1024], [null, 768, 1024], [null, 768, 1024],"
+      "   [null, 768, 1024]],"
+      " \"transformer_layers_per_block\": 1, \"norm_num_groups\": 32, \"norm_eps\": 1e-5,"
+      " \"text_transformers\": false}");
+    g_autoptr (JdAudioUNet) unet = jd_audio_unet_new (weights, config, "audio_unet", "", &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (jd_weights_get_n_loaded (weights), ==, n);
+    /* 16 groups of transformers (6 down, 1 mid, 9 up) lose 2 text transformers of 26 tensors. */
+    g_assert_cmpuint (n, ==, 1520 - 16 * 2 * 26);
+    g_clear_pointer (&unet, jd_audio_unet_free);
+    g_clear_pointer (&weights, jd_weights_free);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -332,5 +487,6 @@ main (int argc, char **argv)
   g_test_add_func ("/unets/audio/null-condition", test_audio_unet_null_condition);
   g_test_add_func ("/unets/bad-bundles", test_unets_refuse_bad_bundles);
   g_test_add_func ("/unets/config-errors", test_unet_config_errors);
+  g_test_add_func ("/unets/published-layouts", test_published_layouts);
   return g_test_run ();
 }
