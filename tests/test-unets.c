@@ -157,6 +157,11 @@ test_video_unet_parity_and_stages (void)
           g_assert_no_error (error);
         }
     }
+  /* A stage that does not exist is refused. */
+  g_assert_null (jd_video_unet_run_stage (unet, 6, h, skips, temb, context, frames, &error));
+  g_assert_error (error, JD_ERROR, JD_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
   /* A skip of another shape is refused, naming both shapes. */
   g_autoptr (JdTensor) odd = jd_tensor_new_f32 (jd_test_backend (), &error, 4, (int64_t) 1,
                                                 (int64_t) 2, (int64_t) 3, (int64_t) 4);

@@ -463,7 +463,13 @@ JdTensor *
 jd_audio_unet_run_stage (JdAudioUNet *unet, guint stage, const JdTensor *h, GPtrArray *skips,
                          const JdTensor *temb, GError **error)
 {
-  g_return_val_if_fail (stage < jd_audio_unet_get_n_stages (unet), NULL);
+  if (stage >= jd_audio_unet_get_n_stages (unet))
+    {
+      g_set_error (error, JD_ERROR, JD_ERROR_INVALID_ARGUMENT,
+                   "audio UNet: there is no encoder stage %u (it has %u)", stage,
+                   jd_audio_unet_get_n_stages (unet));
+      return NULL;
+    }
   if (h->ndim != 4)
     {
       g_autofree char *hs = jd_tensor_shape_string (h);

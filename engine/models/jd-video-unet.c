@@ -586,7 +586,13 @@ jd_video_unet_run_stage (JdVideoUNet *unet, guint stage, const JdTensor *h, GPtr
                          const JdTensor *temb, const JdTensor *context, int frames,
                          GError **error)
 {
-  g_return_val_if_fail (stage < jd_video_unet_get_n_stages (unet), NULL);
+  if (stage >= jd_video_unet_get_n_stages (unet))
+    {
+      g_set_error (error, JD_ERROR, JD_ERROR_INVALID_ARGUMENT,
+                   "video UNet: there is no encoder stage %u (it has %u)", stage,
+                   jd_video_unet_get_n_stages (unet));
+      return NULL;
+    }
   TRY (check_frames (h, frames, error));
   if (stage == 0)
     {
