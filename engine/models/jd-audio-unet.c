@@ -85,7 +85,7 @@ transformer_init (Transformer2D *t, JdWeights *weights, const char *prefix, int6
                                   error));
   for (int i = 0; i < n_layers; i++)
     {
-      g_autofree char *p = g_strdup_printf ("%s.transformer_blocks.%d", prefix, i);
+      g_autofree char *p = jd_weights_join_printf (prefix, "transformer_blocks.%d", i);
       /* No context: attn2 is a second self-attention (double_self_attention). */
       TRY_BOOL (jd_transformer_block_init (&t->blocks[i], weights, p, channels, heads,
                                            channels / heads, 0, TRUE, EPS_LAYER_NORM, error));
@@ -229,8 +229,8 @@ block_init_attentions (Block *block, JdWeights *weights, const char *prefix, int
   for (int g = 0; g < n_groups; g++)
     for (int s = 0; s < n_self; s++)
       {
-        g_autofree char *p = g_strdup_printf ("%s.attentions.%d", prefix,
-                                              g * n_positions + self_positions[s]);
+        g_autofree char *p = jd_weights_join_printf (prefix, "attentions.%d",
+                                                     g * n_positions + self_positions[s]);
         TRY_BOOL (transformer_init (&block->attentions[g * n_self + s], weights, p, channels,
                                     heads, groups, tlayers, error));
       }
@@ -304,11 +304,11 @@ jd_audio_unet_new (JdWeights *weights, JsonObject *config, const char *config_pa
   for (int i = 0; i < n; i++)
     {
       Block *block = &unet->down[i];
-      g_autofree char *p = g_strdup_printf ("%s.down_blocks.%d", prefix, i);
+      g_autofree char *p = jd_weights_join_printf (prefix, "down_blocks.%d", i);
       block->n_layers = (int) layers[i];
       for (int j = 0; j < block->n_layers; j++)
         {
-          g_autofree char *pr = g_strdup_printf ("%s.resnets.%d", p, j);
+          g_autofree char *pr = jd_weights_join_printf (p, "resnets.%d", j);
           TRY (jd_resnet_block2d_init (&block->resnets[j], weights, pr,
                                        j == 0 ? ch[MAX (i - 1, 0)] : ch[i], ch[i], temb,
                                        (int) groups, (float) eps, error));
@@ -320,7 +320,7 @@ jd_audio_unet_new (JdWeights *weights, JsonObject *config, const char *config_pa
       block->has_downsample = i < n - 1;
       if (block->has_downsample)
         {
-          g_autofree char *pd = g_strdup_printf ("%s.downsamplers.0", p);
+          g_autofree char *pd = jd_weights_join (p, "downsamplers.0");
           TRY (jd_downsample2d_init (&block->downsample, weights, pd, ch[i], 1, error));
         }
     }
@@ -330,7 +330,7 @@ jd_audio_unet_new (JdWeights *weights, JsonObject *config, const char *config_pa
     mid->n_layers = 2;
     for (int j = 0; j < 2; j++)
       {
-        g_autofree char *pr = g_strdup_printf ("%s.resnets.%d", p, j);
+        g_autofree char *pr = jd_weights_join_printf (p, "resnets.%d", j);
         TRY (jd_resnet_block2d_init (&mid->resnets[j], weights, pr, ch[n - 1], ch[n - 1], temb,
                                      (int) groups, (float) eps, error));
       }
@@ -345,12 +345,12 @@ jd_audio_unet_new (JdWeights *weights, JsonObject *config, const char *config_pa
       const int64_t out_ch = ch[r];
       const int64_t prev_ch = i > 0 ? ch[r + 1] : ch[n - 1];
       const int64_t in_ch = ch[MAX (r - 1, 0)];
-      g_autofree char *p = g_strdup_printf ("%s.up_blocks.%d", prefix, i);
+      g_autofree char *p = jd_weights_join_printf (prefix, "up_blocks.%d", i);
       block->n_layers = (int) layers[r] + 1;
       for (int j = 0; j < block->n_layers; j++)
         {
           const int64_t skip_ch = j == block->n_layers - 1 ? in_ch : out_ch;
-          g_autofree char *pr = g_strdup_printf ("%s.resnets.%d", p, j);
+          g_autofree char *pr = jd_weights_join_printf (p, "resnets.%d", j);
           TRY (jd_resnet_block2d_init (&block->resnets[j], weights, pr,
                                        (j == 0 ? prev_ch : out_ch) + skip_ch, out_ch, temb,
                                        (int) groups, (float) eps, error));
@@ -362,7 +362,7 @@ jd_audio_unet_new (JdWeights *weights, JsonObject *config, const char *config_pa
       block->has_upsample = i < n - 1;
       if (block->has_upsample)
         {
-          g_autofree char *pu = g_strdup_printf ("%s.upsamplers.0", p);
+          g_autofree char *pu = jd_weights_join (p, "upsamplers.0");
           TRY (jd_upsample2d_init (&block->upsample, weights, pu, out_ch, error));
         }
     }
@@ -463,7 +463,13 @@ JdTensor *
 jd_audio_unet_run_stage (JdAudioUNet *unet, guint stage, const JdTensor *h, GPtrArray *skips,
                          const JdTensor *temb, GError **error)
 {
-  g_return_val_if_fail (stage < jd_audio_unet_get_n_stages (unet), NULL);
+  if (stage >= jd_audio_unet_get_n_stages (unet))
+    {
+      g_set_error (error, JD_ERROR, JD_ERROR_INVALID_ARGUMENT,
+                   "audio UNet: there is no encoder stage %u (it has %u)", stage,
+                   jd_audio_unet_get_n_stages (unet));
+      return NULL;
+    }
   if (h->ndim != 4)
     {
       g_autofree char *hs = jd_tensor_shape_string (h);

@@ -190,9 +190,9 @@ transformer_init (TransformerSpatioTemporal *t, JdWeights *weights, const char *
   TRY_BOOL (jd_linear_layer_init (&t->proj_in, weights, p_in, channels, channels, TRUE, error));
   for (int i = 0; i < n_layers; i++)
     {
-      g_autofree char *p_block = g_strdup_printf ("%s.transformer_blocks.%d", prefix, i);
-      g_autofree char *p_temporal = g_strdup_printf ("%s.temporal_transformer_blocks.%d",
-                                                     prefix, i);
+      g_autofree char *p_block = jd_weights_join_printf (prefix, "transformer_blocks.%d", i);
+      g_autofree char *p_temporal =
+        jd_weights_join_printf (prefix, "temporal_transformer_blocks.%d", i);
       TRY_BOOL (jd_transformer_block_init (&t->blocks[i], weights, p_block, channels, heads,
                                            channels / heads, context_dim, FALSE, EPS_LAYER_NORM,
                                            error));
@@ -282,7 +282,7 @@ block_init_attentions (Block *block, JdWeights *weights, const char *prefix, int
   block->attentions = g_new0 (TransformerSpatioTemporal, n);
   for (int i = 0; i < n; i++)
     {
-      g_autofree char *p = g_strdup_printf ("%s.attentions.%d", prefix, i);
+      g_autofree char *p = jd_weights_join_printf (prefix, "attentions.%d", i);
       TRY_BOOL (transformer_init (&block->attentions[i], weights, p, channels, heads,
                                   context_dim, tlayers, error));
     }
@@ -417,12 +417,12 @@ jd_video_unet_new (JdWeights *weights, JsonObject *config, const char *config_pa
   for (int i = 0; i < n; i++)
     {
       Block *block = &unet->down[i];
-      g_autofree char *p = g_strdup_printf ("%s.down_blocks.%d", prefix, i);
+      g_autofree char *p = jd_weights_join_printf (prefix, "down_blocks.%d", i);
       const float eps = down_cross[i] ? EPS_CROSS_BLOCK : EPS_PLAIN_BLOCK;
       block->n_layers = (int) layers[i];
       for (int j = 0; j < block->n_layers; j++)
         {
-          g_autofree char *pr = g_strdup_printf ("%s.resnets.%d", p, j);
+          g_autofree char *pr = jd_weights_join_printf (p, "resnets.%d", j);
           TRY (jd_spatio_temporal_res_block_init (&block->resnets[j], weights, pr,
                                                   j == 0 ? ch[MAX (i - 1, 0)] : ch[i], ch[i],
                                                   temb, eps, -1, FALSE, error));
@@ -433,7 +433,7 @@ jd_video_unet_new (JdWeights *weights, JsonObject *config, const char *config_pa
       block->has_downsample = i < n - 1;
       if (block->has_downsample)
         {
-          g_autofree char *pd = g_strdup_printf ("%s.downsamplers.0", p);
+          g_autofree char *pd = jd_weights_join (p, "downsamplers.0");
           TRY (jd_downsample2d_init (&block->downsample, weights, pd, ch[i], 1, error));
         }
     }
@@ -444,7 +444,7 @@ jd_video_unet_new (JdWeights *weights, JsonObject *config, const char *config_pa
     mid->n_layers = 2;
     for (int j = 0; j < 2; j++)
       {
-        g_autofree char *pr = g_strdup_printf ("%s.resnets.%d", p, j);
+        g_autofree char *pr = jd_weights_join_printf (p, "resnets.%d", j);
         TRY (jd_spatio_temporal_res_block_init (&mid->resnets[j], weights, pr, ch[n - 1],
                                                 ch[n - 1], temb, EPS_MID_BLOCK, -1, FALSE,
                                                 error));
@@ -460,12 +460,12 @@ jd_video_unet_new (JdWeights *weights, JsonObject *config, const char *config_pa
       const int64_t out_ch = ch[r];
       const int64_t prev_ch = i > 0 ? ch[r + 1] : ch[n - 1];
       const int64_t in_ch = ch[MAX (r - 1, 0)];
-      g_autofree char *p = g_strdup_printf ("%s.up_blocks.%d", prefix, i);
+      g_autofree char *p = jd_weights_join_printf (prefix, "up_blocks.%d", i);
       block->n_layers = (int) layers[r] + 1;
       for (int j = 0; j < block->n_layers; j++)
         {
           const int64_t skip_ch = j == block->n_layers - 1 ? in_ch : out_ch;
-          g_autofree char *pr = g_strdup_printf ("%s.resnets.%d", p, j);
+          g_autofree char *pr = jd_weights_join_printf (p, "resnets.%d", j);
           TRY (jd_spatio_temporal_res_block_init (&block->resnets[j], weights, pr,
                                                   (j == 0 ? prev_ch : out_ch) + skip_ch, out_ch,
                                                   temb, EPS_UP_BLOCK, -1, FALSE, error));
@@ -476,7 +476,7 @@ jd_video_unet_new (JdWeights *weights, JsonObject *config, const char *config_pa
       block->has_upsample = i < n - 1;
       if (block->has_upsample)
         {
-          g_autofree char *pu = g_strdup_printf ("%s.upsamplers.0", p);
+          g_autofree char *pu = jd_weights_join (p, "upsamplers.0");
           TRY (jd_upsample2d_init (&block->upsample, weights, pu, out_ch, error));
         }
     }
@@ -586,7 +586,13 @@ jd_video_unet_run_stage (JdVideoUNet *unet, guint stage, const JdTensor *h, GPtr
                          const JdTensor *temb, const JdTensor *context, int frames,
                          GError **error)
 {
-  g_return_val_if_fail (stage < jd_video_unet_get_n_stages (unet), NULL);
+  if (stage >= jd_video_unet_get_n_stages (unet))
+    {
+      g_set_error (error, JD_ERROR, JD_ERROR_INVALID_ARGUMENT,
+                   "video UNet: there is no encoder stage %u (it has %u)", stage,
+                   jd_video_unet_get_n_stages (unet));
+      return NULL;
+    }
   TRY (check_frames (h, frames, error));
   if (stage == 0)
     {
