@@ -39,8 +39,10 @@ def main() -> int:
     args = parser.parse_args()
     config, model = build(args.config, args.seed, args.fresh)
     tensors = {n: t.to(DTYPES[args.dtype]) for n, t in model.state_dict().items()}
-    provenance = (f"random weights, tools/reference/make_bundle.py --config {args.config} "
-                  f"--seed {args.seed}{' --fresh' if args.fresh else ''}")
+    provenance = {"made_by": f"tools/reference/make_bundle.py --config {args.config} "
+                             f"--seed {args.seed}{' --fresh' if args.fresh else ''}",
+                  "weights": "random" + (", Joint Block gates zero" if args.fresh else ""),
+                  "training_steps": 0}
     bundle.write_bundle(args.output, {**config, "provenance": provenance}, tensors)
     count = sum(t.numel() for t in tensors.values())
     print(f"{args.output}: {len(tensors)} tensors, {count:,} parameters")

@@ -104,7 +104,9 @@ def main() -> int:
     model.load_state_dict({n: t.to(torch.float64) for n, t in weights.items()})
     model.double()
     bundle.write_bundle(args.output_dir / "parity.safetensors",
-                        {**config, "provenance": f"random weights, make_parity_fixtures.py seed {SEED}"},
+                        {**config, "provenance": {"made_by": "tools/reference/make_parity_fixtures.py",
+                                                  "weights": f"random, seed {SEED}",
+                                                  "training_steps": 0}},
                         weights)
     results = {n: t.to(torch.float32) for n, t in golden(model, config, gen).items()}
     bundle.write_safetensors(args.output_dir / "parity-golden.safetensors", results,
