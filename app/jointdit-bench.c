@@ -325,7 +325,7 @@ run_contender (JdBackend *backend, BenchRow *row, int which, GError **error)
  * round, for about `seconds` of wall time. */
 static gboolean
 measure_row (JdBackend *backend, BenchRow *row, double seconds, double *median_s,
-             GError **error)
+             double *paired_ratio, GError **error)
 {
   gboolean present[N_CONTENDERS] = { TRUE, row->raw != NULL, row->primitive != NULL,
                                      row->plain != NULL };
@@ -352,6 +352,21 @@ measure_row (JdBackend *backend, BenchRow *row, double seconds, double *median_s
         double elapsed = (g_get_monotonic_time () - start) * 1e-6;
         g_array_append_val (times[c], elapsed);
       }
+  /* raw / engine per round (the two calls ran at most a few calls apart, under about the same
+   * load), then the median of those: steadier on a busy machine than the ratio of the two medians. */
+  *paired_ratio = 0.0;
+  if (ok && present[RAW])
+    {
+      GArray *ratios = g_array_new (FALSE, FALSE, sizeof (double));
+      for (guint r = 0; r < times[ENGINE]->len; r++)
+        {
+          double ratio = g_array_index (times[RAW], double, r)
+                         / g_array_index (times[ENGINE], double, r);
+          g_array_append_val (ratios, ratio);
+        }
+      *paired_ratio = median (ratios);
+      g_array_unref (ratios);
+    }
   for (int c = 0; c < N_CONTENDERS; c++)
     {
       if (ok && present[c])
@@ -416,6 +431,7 @@ run_ops (int n_threads, double seconds)
   double peak_seconds = MIN (0.1, seconds);
   double peak = 0.0;
   g_autofree double *median_s = g_new0 (double, rows->len * N_CONTENDERS);
+  g_autofree double *paired_ratio = g_new0 (double, rows->len);
   g_autoptr (GPtrArray) notes = g_ptr_array_new_with_free_func (g_free);
   for (guint i = 0; i < rows->len; i++)
     {
@@ -423,7 +439,8 @@ run_ops (int n_threads, double seconds)
       g_autoptr (GError) row_error = NULL;
       fprintf (stderr, "\rmeasuring %u/%u: %s…", i + 1, rows->len, row->op);
       peak = MAX (peak, jd_cpu_measure_fma_peak_gflops (pool, peak_seconds));
-      if (!measure_row (backend, row, seconds, &median_s[i * N_CONTENDERS], &row_error))
+      if (!measure_row (backend, row, seconds, &median_s[i * N_CONTENDERS],
+                        &paired_ratio[i], &row_error))
         {
           median_s[i * N_CONTENDERS + ENGINE] = 0.0;
           g_ptr_array_add (notes, g_strdup_printf ("%s: %s", row->op, row_error->message));
@@ -460,7 +477,7 @@ run_ops (int n_threads, double seconds)
       double engine_gflops = row->flops / t[ENGINE] * 1e-9;
       printf ("%9.2f %8.1f ", t[ENGINE] * 1e3, engine_gflops);
       if (t[RAW] > 0.0)
-        printf ("%8.1f %6.1f%% ", row->flops / t[RAW] * 1e-9, 100.0 * t[RAW] / t[ENGINE]);
+        printf ("%8.1f %6.1f%% ", row->flops / t[RAW] * 1e-9, 100.0 * paired_ratio[i]);
       else
         printf ("%8s %7s ", "-", "-");
       for (int c = PRIMITIVE; c <= PLAIN; c++)
@@ -477,8 +494,10 @@ run_ops (int n_threads, double seconds)
           "raw: the same job done with oneDNN's C API directly, as a careful user would (weight\n"
           "  reordered once before timing): reorder x into the layout oneDNN chose, the\n"
           "  convolution, reorder the output back; where oneDNN keeps the plain layouts (linear,\n"
-          "  conv1d, transposed conv1d) this is the primitive alone. eng/raw = raw time / engine\n"
-          "  time;\n"
+          "  conv1d, transposed conv1d) this is the primitive alone;\n"
+          "eng/raw: the engine's speed as a share of raw's: the median over rounds of raw time /\n"
+          "  engine time within one round (so both met about the same load; steadier than the\n"
+          "  ratio of the two GFLOP/s columns, each the median of its own calls);\n"
           "prim.: raw's primitive alone on operands already in its layouts, the floor that shows\n"
           "  what the reorders cost ('-' where raw has none);\n"
           "plain: oneDNN on the PyTorch layouts as given, without reorders (what the engine\n"
