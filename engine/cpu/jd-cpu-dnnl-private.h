@@ -24,12 +24,6 @@ void                jd_cpu_dnnl_arena_free        (JdCpuDnnlArena     *arena);
 JdCpuDnnlPrimitive *jd_cpu_dnnl_primitive_new     (JdCpuBackend       *self,
                                                    const JdOp         *op,
                                                    GError            **error);
-/* The same with plain_only: the tensors' own layouts, whatever oneDNN would prefer (for the
- * benchmark's comparison of the layout choice). */
-JdCpuDnnlPrimitive *jd_cpu_dnnl_primitive_new_with_layouts (JdCpuBackend *self,
-                                                            const JdOp   *op,
-                                                            gboolean      plain_only,
-                                                            GError      **error);
 void                jd_cpu_dnnl_primitive_free    (JdCpuDnnlPrimitive *primitive);
 /* Points the primitive's memory objects at op's tensors, and its reordered copies and
  * scratchpad (if any) at the arena. A constant weight (JdTensor.constant) that needs a
@@ -44,9 +38,5 @@ gboolean            jd_cpu_dnnl_primitive_bind    (JdCpuBackend       *self,
 gboolean            jd_cpu_dnnl_primitive_execute (JdCpuBackend       *self,
                                                    JdCpuDnnlPrimitive *primitive,
                                                    GError            **error);
-/* Only the primitive, on the copies in the layouts it chose. */
-gboolean            jd_cpu_dnnl_primitive_execute_core (JdCpuBackend       *self,
-                                                        JdCpuDnnlPrimitive *primitive,
-                                                        GError            **error);
 
 G_END_DECLS

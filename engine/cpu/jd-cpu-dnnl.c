@@ -18,8 +18,8 @@
  * (nChw8c), which measured mostly 1.2× to 2× faster on the development machine *including*
  * reordering x, the weight and the output on every call (docs/PERFORMANCE.md has the runs). So
  * convolutions take oneDNN's choice and reorder around it where that differs from plain; the
- * blocked copies and every primitive's scratchpad live in one arena per backend, grown to the
- * largest op, not one per shape.
+ * per-call blocked copies and every primitive's scratchpad live in one arena per backend, grown
+ * to the largest op, not one per shape.
  * Linear stays plain: oneDNN's GEMM packs its operands itself.
  *
  * Constant weights (JdTensor.constant, set by the model loader) are reordered once: the
@@ -331,10 +331,9 @@ prepare_argument (JdCpuBackend             *self,
 }
 
 JdCpuDnnlPrimitive *
-jd_cpu_dnnl_primitive_new_with_layouts (JdCpuBackend *self,
-                                        const JdOp   *op,
-                                        gboolean      plain_only,
-                                        GError      **error)
+jd_cpu_dnnl_primitive_new (JdCpuBackend *self,
+                           const JdOp   *op,
+                           GError      **error)
 {
   DnnlProblem p = { 0 };
   p.has_bias = op->src[2] != NULL;
@@ -345,7 +344,7 @@ jd_cpu_dnnl_primitive_new_with_layouts (JdCpuBackend *self,
     return NULL;
   /* Convolutions let oneDNN pick the layouts (see the top of this file). */
   dnnl_memory_desc_t src = p.src, weights = p.weights, dst = p.dst;
-  if (!is_linear && !plain_only
+  if (!is_linear
       && (!any_layout (&p.src, &src, error) || !any_layout (&p.weights, &weights, error)
           || !any_layout (&p.dst, &dst, error)))
     return NULL;
@@ -414,14 +413,6 @@ jd_cpu_dnnl_primitive_new_with_layouts (JdCpuBackend *self,
     primitive->scratchpad_size = dnnl_memory_desc_get_size (scratchpad_md);
   dnnl_primitive_desc_destroy (pd);
   return ok ? g_steal_pointer (&primitive) : NULL;
-}
-
-JdCpuDnnlPrimitive *
-jd_cpu_dnnl_primitive_new (JdCpuBackend *self,
-                           const JdOp   *op,
-                           GError      **error)
-{
-  return jd_cpu_dnnl_primitive_new_with_layouts (self, op, FALSE, error);
 }
 
 static gboolean
@@ -605,8 +596,9 @@ run_reorder (JdCpuBackend       *self,
                             "reordering a convolution operand", error);
 }
 
-gboolean
-jd_cpu_dnnl_primitive_execute_core (JdCpuBackend       *self,
+/* Only the primitive, on the copies in the layouts it chose. */
+static gboolean
+primitive_execute_core (JdCpuBackend       *self,
                                     JdCpuDnnlPrimitive *primitive,
                                     GError            **error)
 {
@@ -636,7 +628,7 @@ jd_cpu_dnnl_primitive_execute (JdCpuBackend       *self,
 {
   return run_reorder (self, primitive, ARG_SRC, error)
     && (primitive->weights_prebuilt || run_reorder (self, primitive, ARG_WEIGHTS, error))
-    && jd_cpu_dnnl_primitive_execute_core (self, primitive, error)
+    && primitive_execute_core (self, primitive, error)
     && run_reorder (self, primitive, ARG_DST, error)
     && jd_cpu_dnnl_check (dnnl_stream_wait (self->dnnl_stream), "waiting for a reorder", error);
 }
