@@ -1,7 +1,8 @@
 /* jointdit bench — the engine's speed next to the machine's limits.
  *
  * `jointdit bench ops` times the op front ends at the sizes the models use, as the engine calls
- * them (jd_linear, jd_conv2d, …, warm), next to the same oneDNN primitive executed directly,
+ * them (jd_linear, jd_conv2d, …, warm, weights marked constant), next to oneDNN doing the same
+ * job called directly (jd-cpu-bench.h: reorders in and out included, and the primitive alone),
  * oneDNN on the PyTorch layouts as given, and the machine's FMA peak measured in the same run.
  * The calls interleave within one loop so a noisy machine slows all alike; each figure is the
  * median of its calls.
@@ -28,7 +29,8 @@ struct _BenchRow {
   int           stride, padding, extra;
   float         scale;
   gboolean    (*engine) (JdBackend *backend, BenchRow *row, GError **error);
-  JdCpuRawDnnl *raw;        /* NULL: no raw oneDNN counterpart (attention) */
+  JdCpuRawDnnl *raw;        /* oneDNN doing the same job directly; NULL: none (attention) */
+  JdCpuRawDnnl *primitive;  /* its primitive alone; NULL where raw has no reorders */
   JdCpuRawDnnl *plain;      /* oneDNN on the PyTorch layouts; NULL where raw already is */
 };
 
@@ -40,6 +42,7 @@ bench_row_free (BenchRow *row)
   for (int i = 0; i < 5; i++)
     g_clear_pointer (&row->t[i], jd_tensor_free);
   g_clear_pointer (&row->raw, jd_cpu_raw_dnnl_free);
+  g_clear_pointer (&row->primitive, jd_cpu_raw_dnnl_free);
   g_clear_pointer (&row->plain, jd_cpu_raw_dnnl_free);
   g_free (row);
 }
@@ -114,6 +117,27 @@ row_new (JdBackend *backend, GRand *rng, int n_tensors, const int *ndims,
   return g_steal_pointer (&row);
 }
 
+/* Where the row keeps the raw oneDNN contender of a mode. */
+static JdCpuRawDnnl **
+contender_slot (BenchRow *row, JdCpuRawMode mode)
+{
+  switch (mode)
+    {
+    case JD_CPU_RAW_SEQUENCE: return &row->raw;
+    case JD_CPU_RAW_PRIMITIVE_ONLY: return &row->primitive;
+    default: return &row->plain;
+    }
+}
+
+/* The primitive-only contender is the raw one where there is nothing to reorder. */
+static BenchRow *
+finish_conv_row (BenchRow *row)
+{
+  if (!jd_cpu_raw_dnnl_reorders (row->raw))
+    g_clear_pointer (&row->primitive, jd_cpu_raw_dnnl_free);
+  return row;
+}
+
 static BenchRow *
 linear_row (JdBackend *backend, GRand *rng, int64_t m, int64_t k, int64_t n, GError **error)
 {
@@ -127,8 +151,9 @@ linear_row (JdBackend *backend, GRand *rng, int64_t m, int64_t k, int64_t n, GEr
                                 " → N %" G_GINT64_FORMAT, m, k, n);
   row->flops = 2.0 * m * n * k;
   row->engine = engine_linear;
-  row->raw = jd_cpu_raw_dnnl_new_linear (backend, FALSE, row->t[0], row->t[1], row->t[2], row->t[3],
-                                         error);
+  jd_tensor_mark_constant (row->t[1]);  /* a weight, as the model loader marks it */
+  row->raw = jd_cpu_raw_dnnl_new_linear (backend, JD_CPU_RAW_SEQUENCE, row->t[0], row->t[1],
+                                         row->t[2], row->t[3], error);
   return row->raw ? g_steal_pointer (&row) : NULL;
 }
 
@@ -152,12 +177,13 @@ conv2d_row (JdBackend *backend, GRand *rng, int64_t n, int64_t cin, int64_t h, i
   row->stride = stride;
   row->padding = padding;
   row->engine = engine_conv2d;
-  for (int plain = 0; plain < 2; plain++)
-    if ((*(plain ? &row->plain : &row->raw) = jd_cpu_raw_dnnl_new_conv2d (
-           backend, plain, row->t[0], row->t[1], row->t[2], stride, padding, row->t[3],
+  jd_tensor_mark_constant (row->t[1]);  /* a weight, as the model loader marks it */
+  for (JdCpuRawMode mode = 0; mode <= JD_CPU_RAW_PLAIN; mode++)
+    if ((*contender_slot (row, mode) = jd_cpu_raw_dnnl_new_conv2d (
+           backend, mode, row->t[0], row->t[1], row->t[2], stride, padding, row->t[3],
            error)) == NULL)
       return NULL;
-  return g_steal_pointer (&row);
+  return finish_conv_row (g_steal_pointer (&row));
 }
 
 static BenchRow *
@@ -176,11 +202,12 @@ temporal_row (JdBackend *backend, GRand *rng, int64_t n, int64_t c, int64_t t, i
                                 ", kt %" G_GINT64_FORMAT, n, c, t, h, w, c, kt);
   row->flops = 2.0 * n * c * t * h * w * c * kt;
   row->engine = engine_conv_temporal;
-  for (int plain = 0; plain < 2; plain++)
-    if ((*(plain ? &row->plain : &row->raw) = jd_cpu_raw_dnnl_new_conv_temporal (
-           backend, plain, row->t[0], row->t[1], row->t[2], row->t[3], error)) == NULL)
+  jd_tensor_mark_constant (row->t[1]);  /* a weight, as the model loader marks it */
+  for (JdCpuRawMode mode = 0; mode <= JD_CPU_RAW_PLAIN; mode++)
+    if ((*contender_slot (row, mode) = jd_cpu_raw_dnnl_new_conv_temporal (
+           backend, mode, row->t[0], row->t[1], row->t[2], row->t[3], error)) == NULL)
       return NULL;
-  return g_steal_pointer (&row);
+  return finish_conv_row (g_steal_pointer (&row));
 }
 
 static BenchRow *
@@ -204,12 +231,13 @@ conv1d_row (JdBackend *backend, GRand *rng, int64_t n, int64_t cin, int64_t l, i
   row->padding = padding;
   row->extra = dilation;
   row->engine = engine_conv1d;
-  for (int plain = 0; plain < 2; plain++)
-    if ((*(plain ? &row->plain : &row->raw) = jd_cpu_raw_dnnl_new_conv1d (
-           backend, plain, row->t[0], row->t[1], row->t[2], 1, padding, dilation, row->t[3],
+  jd_tensor_mark_constant (row->t[1]);  /* a weight, as the model loader marks it */
+  for (JdCpuRawMode mode = 0; mode <= JD_CPU_RAW_PLAIN; mode++)
+    if ((*contender_slot (row, mode) = jd_cpu_raw_dnnl_new_conv1d (
+           backend, mode, row->t[0], row->t[1], row->t[2], 1, padding, dilation, row->t[3],
            error)) == NULL)
       return NULL;
-  return g_steal_pointer (&row);
+  return finish_conv_row (g_steal_pointer (&row));
 }
 
 static BenchRow *
@@ -233,12 +261,13 @@ transpose1d_row (JdBackend *backend, GRand *rng, int64_t n, int64_t cin, int64_t
   row->stride = stride;
   row->padding = padding;
   row->engine = engine_conv_transpose1d;
-  for (int plain = 0; plain < 2; plain++)
-    if ((*(plain ? &row->plain : &row->raw) = jd_cpu_raw_dnnl_new_conv_transpose1d (
-           backend, plain, row->t[0], row->t[1], row->t[2], stride, padding, 0, row->t[3],
+  jd_tensor_mark_constant (row->t[1]);  /* a weight, as the model loader marks it */
+  for (JdCpuRawMode mode = 0; mode <= JD_CPU_RAW_PLAIN; mode++)
+    if ((*contender_slot (row, mode) = jd_cpu_raw_dnnl_new_conv_transpose1d (
+           backend, mode, row->t[0], row->t[1], row->t[2], stride, padding, 0, row->t[3],
            error)) == NULL)
       return NULL;
-  return g_steal_pointer (&row);
+  return finish_conv_row (g_steal_pointer (&row));
 }
 
 static BenchRow *
@@ -277,7 +306,7 @@ median (GArray *times)
   return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
 }
 
-enum { ENGINE, RAW, PLAIN, N_CONTENDERS };
+enum { ENGINE, RAW, PRIMITIVE, PLAIN, N_CONTENDERS };
 
 static gboolean
 run_contender (JdBackend *backend, BenchRow *row, int which, GError **error)
@@ -286,18 +315,20 @@ run_contender (JdBackend *backend, BenchRow *row, int which, GError **error)
     {
     case ENGINE: return row->engine (backend, row, error);
     case RAW: return jd_cpu_raw_dnnl_run (row->raw, error);
+    case PRIMITIVE: return jd_cpu_raw_dnnl_run (row->primitive, error);
     default: return jd_cpu_raw_dnnl_run (row->plain, error);
     }
 }
 
-/* Median seconds per call of the engine, the raw primitive and the plain-layout primitive
- * (those the row has; 0 for the others), calls interleaved and the order rotating every
+/* Median seconds per call of the engine and the raw oneDNN contenders (those the row has; 0
+ * for the others), calls interleaved and the order rotating every
  * round, for about `seconds` of wall time. */
 static gboolean
 measure_row (JdBackend *backend, BenchRow *row, double seconds, double *median_s,
-             GError **error)
+             double *paired_ratio, GError **error)
 {
-  gboolean present[N_CONTENDERS] = { TRUE, row->raw != NULL, row->plain != NULL };
+  gboolean present[N_CONTENDERS] = { TRUE, row->raw != NULL, row->primitive != NULL,
+                                     row->plain != NULL };
   GArray *times[N_CONTENDERS];
   for (int c = 0; c < N_CONTENDERS; c++)
     {
@@ -321,6 +352,21 @@ measure_row (JdBackend *backend, BenchRow *row, double seconds, double *median_s
         double elapsed = (g_get_monotonic_time () - start) * 1e-6;
         g_array_append_val (times[c], elapsed);
       }
+  /* raw / engine per round (the two calls ran at most a few calls apart, under about the same
+   * load), then the median of those: steadier on a busy machine than the ratio of the two medians. */
+  *paired_ratio = 0.0;
+  if (ok && present[RAW])
+    {
+      GArray *ratios = g_array_new (FALSE, FALSE, sizeof (double));
+      for (guint r = 0; r < times[ENGINE]->len; r++)
+        {
+          double ratio = g_array_index (times[RAW], double, r)
+                         / g_array_index (times[ENGINE], double, r);
+          g_array_append_val (ratios, ratio);
+        }
+      *paired_ratio = median (ratios);
+      g_array_unref (ratios);
+    }
   for (int c = 0; c < N_CONTENDERS; c++)
     {
       if (ok && present[c])
@@ -385,6 +431,7 @@ run_ops (int n_threads, double seconds)
   double peak_seconds = MIN (0.1, seconds);
   double peak = 0.0;
   g_autofree double *median_s = g_new0 (double, rows->len * N_CONTENDERS);
+  g_autofree double *paired_ratio = g_new0 (double, rows->len);
   g_autoptr (GPtrArray) notes = g_ptr_array_new_with_free_func (g_free);
   for (guint i = 0; i < rows->len; i++)
     {
@@ -392,7 +439,8 @@ run_ops (int n_threads, double seconds)
       g_autoptr (GError) row_error = NULL;
       fprintf (stderr, "\rmeasuring %u/%u: %s…", i + 1, rows->len, row->op);
       peak = MAX (peak, jd_cpu_measure_fma_peak_gflops (pool, peak_seconds));
-      if (!measure_row (backend, row, seconds, &median_s[i * N_CONTENDERS], &row_error))
+      if (!measure_row (backend, row, seconds, &median_s[i * N_CONTENDERS],
+                        &paired_ratio[i], &row_error))
         {
           median_s[i * N_CONTENDERS + ENGINE] = 0.0;
           g_ptr_array_add (notes, g_strdup_printf ("%s: %s", row->op, row_error->message));
@@ -408,10 +456,10 @@ run_ops (int n_threads, double seconds)
           threads, threads == 1 ? "" : "s", jd_cpu_simd_name (), peak, rows->len + 1);
   printf ("Run: %s, about %.2g s per row, median of interleaved calls\n\n", date,
           seconds);
-  printf ("%-18s %-34s %7s %9s %8s %8s %7s %8s %7s\n", "op", "shape", "GFLOP", "engine ms",
-          "engine", "raw", "eng/raw", "plain", "% peak");
-  printf ("%-18s %-34s %7s %9s %8s %8s %7s %8s %7s\n", "", "", "", "", "GFLOP/s", "GFLOP/s",
-          "", "GFLOP/s", "");
+  printf ("%-18s %-34s %7s %9s %8s %8s %7s %8s %8s %7s\n", "op", "shape", "GFLOP", "engine ms",
+          "engine", "raw", "eng/raw", "prim.", "plain", "% peak");
+  printf ("%-18s %-34s %7s %9s %8s %8s %7s %8s %8s %7s\n", "", "", "", "", "GFLOP/s", "GFLOP/s",
+          "", "GFLOP/s", "GFLOP/s", "");
   for (guint i = 0; i < rows->len; i++)
     {
       BenchRow *row = rows->pdata[i];
@@ -422,26 +470,38 @@ run_ops (int n_threads, double seconds)
               row->flops * 1e-9);
       if (t[ENGINE] <= 0.0)
         {
-          printf ("%9s %8s %8s %7s %8s %7s\n", "n/a", "n/a", "n/a", "n/a", "n/a", "n/a");
+          printf ("%9s %8s %8s %7s %8s %8s %7s\n", "n/a", "n/a", "n/a", "n/a", "n/a", "n/a",
+                  "n/a");
           continue;
         }
       double engine_gflops = row->flops / t[ENGINE] * 1e-9;
       printf ("%9.2f %8.1f ", t[ENGINE] * 1e3, engine_gflops);
       if (t[RAW] > 0.0)
-        printf ("%8.1f %6.1f%% ", row->flops / t[RAW] * 1e-9,
-                100.0 * engine_gflops / (row->flops / t[RAW] * 1e-9));
+        printf ("%8.1f %6.1f%% ", row->flops / t[RAW] * 1e-9, 100.0 * paired_ratio[i]);
       else
         printf ("%8s %7s ", "-", "-");
-      if (t[PLAIN] > 0.0)
-        printf ("%8.1f ", row->flops / t[PLAIN] * 1e-9);
-      else
-        printf ("%8s ", "-");
+      for (int c = PRIMITIVE; c <= PLAIN; c++)
+        if (t[c] > 0.0)
+          printf ("%8.1f ", row->flops / t[c] * 1e-9);
+        else
+          printf ("%8s ", "-");
       printf ("%6.1f%%\n", 100.0 * engine_gflops / peak);
     }
-  printf ("\nengine: the op front end (jd_linear, jd_conv2d, ...) as the engine calls it, "
-          "reorders included;\nraw: the same oneDNN primitive executed alone on operands "
-          "already in its layouts;\nplain: oneDNN on the PyTorch layouts as given (what the "
-          "engine would run without reordering).\n");
+  printf ("\n"
+          "engine: the op front end (jd_linear, jd_conv2d, ...) as a model calls it: plain\n"
+          "  PyTorch-layout tensors in and out, weights marked constant (as the model loader\n"
+          "  marks them), so the engine reorders a convolution's weight once and caches it;\n"
+          "raw: the same job done with oneDNN's C API directly, as a careful user would (weight\n"
+          "  reordered once before timing): reorder x into the layout oneDNN chose, the\n"
+          "  convolution, reorder the output back; where oneDNN keeps the plain layouts (linear,\n"
+          "  conv1d, transposed conv1d) this is the primitive alone;\n"
+          "eng/raw: the engine's speed as a share of raw's: the median over rounds of raw time /\n"
+          "  engine time within one round (so both met about the same load; steadier than the\n"
+          "  ratio of the two GFLOP/s columns, each the median of its own calls);\n"
+          "prim.: raw's primitive alone on operands already in its layouts, the floor that shows\n"
+          "  what the reorders cost ('-' where raw has none);\n"
+          "plain: oneDNN on the PyTorch layouts as given, without reorders (what the engine\n"
+          "  would run if it did not let oneDNN choose its layouts).\n");
   for (guint i = 0; i < notes->len; i++)
     printf ("%s%s\n", i == 0 ? "\n" : "", (char *) notes->pdata[i]);
   return JD_EXIT_OK;

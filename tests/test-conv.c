@@ -405,6 +405,98 @@ test_refusals (void)
   g_assert_true (jd_conv_transpose1d (backend, c_x, ct_w, bias, 2, 1, 0, ct_d, NULL));
 }
 
+/* A weight marked constant is reordered once and its blocked copy cached on the tensor: over
+ * repeated calls, and through two primitives (stride 1 and 2) sharing it, the results must be
+ * bit-identical to those of an unmarked copy of the weight, which is reordered on every call,
+ * and right against the reference. The cache is freed with the tensor (LSan checks that). */
+static void
+test_constant_weight (void)
+{
+  g_autoptr (GRand) rng = jd_test_rng ();
+  g_autoptr (GError) error = NULL;
+  JdBackend *backend = jd_test_backend ();
+  /* 16 channels: oneDNN's direct kernels take channel-blocked layouts, so there is a reorder
+   * to cache. */
+  const Conv2dCase cases[2] = { { 1, 16, 9, 7, 24, 3, 3, 1, 1, 1 },
+                                { 1, 16, 9, 7, 24, 3, 3, 2, 1, 1 } };
+  const int64_t ws[4] = { 24, 16, 3, 3 };
+  g_autoptr (JdTensor) w = jd_test_tensor_random (rng, -0.5f, 0.5f, 4, ws);
+  g_autoptr (JdTensor) w_constant = jd_test_tensor_random (rng, -0.5f, 0.5f, 4, ws);
+  memcpy (w_constant->data, w->data, jd_tensor_nbytes (w));
+  jd_tensor_mark_constant (w_constant);
+  g_autoptr (JdTensor) bias = jd_test_tensor_random (rng, -1, 1, 1, &ws[0]);
+
+  for (int call = 0; call < 6; call++)
+    {
+      const Conv2dCase *c = &cases[call % 2];
+      int64_t ho = out_length (c->h, c->kh, c->stride, c->padding, 1);
+      int64_t wo = out_length (c->w, c->kw, c->stride, c->padding, 1);
+      const int64_t xs[4] = { c->n, c->cin, c->h, c->w }, ds[4] = { c->n, c->cout, ho, wo };
+      g_autoptr (JdTensor) x = jd_test_tensor_random (rng, -1, 1, 4, xs);
+      g_autoptr (JdTensor) got = jd_test_tensor_poisoned (4, ds);
+      g_autoptr (JdTensor) want_bits = jd_test_tensor_poisoned (4, ds);
+      g_assert_true (jd_conv2d (backend, x, w_constant, bias, c->stride, c->padding, got,
+                                &error));
+      g_assert_no_error (error);
+      g_assert_true (jd_conv2d (backend, x, w, bias, c->stride, c->padding, want_bits, &error));
+      g_assert_no_error (error);
+      g_assert_cmpmem (got->data, jd_tensor_nbytes (got), want_bits->data,
+                       jd_tensor_nbytes (want_bits));
+      g_autofree double *want = reference_conv2d (c, x->data, w->data, bias->data, ho, wo);
+      jd_test_assert_close (got->data, want, jd_tensor_numel (got), 1e-4);
+    }
+  /* The constant weight was cached, the other one never is. */
+  g_assert_nonnull (w_constant->backend_cache);
+  g_assert_null (w->backend_cache);
+
+  /* The temporal convolution caches its weight the same way. */
+  const int64_t xs[5] = { 1, 16, 5, 3, 4 }, wts[5] = { 16, 16, 3, 1, 1 };
+  g_autoptr (JdTensor) wt = jd_test_tensor_random (rng, -0.5f, 0.5f, 5, wts);
+  g_autoptr (JdTensor) wt_constant = jd_test_tensor_random (rng, -0.5f, 0.5f, 5, wts);
+  memcpy (wt_constant->data, wt->data, jd_tensor_nbytes (wt));
+  jd_tensor_mark_constant (wt_constant);
+  for (int call = 0; call < 3; call++)
+    {
+      g_autoptr (JdTensor) x = jd_test_tensor_random (rng, -1, 1, 5, xs);
+      g_autoptr (JdTensor) got = jd_test_tensor_poisoned (5, xs);
+      g_autoptr (JdTensor) want_bits = jd_test_tensor_poisoned (5, xs);
+      g_assert_true (jd_conv_temporal (backend, x, wt_constant, NULL, got, &error));
+      g_assert_true (jd_conv_temporal (backend, x, wt, NULL, want_bits, &error));
+      g_assert_no_error (error);
+      g_assert_cmpmem (got->data, jd_tensor_nbytes (got), want_bits->data,
+                       jd_tensor_nbytes (want_bits));
+    }
+}
+
+/* A weight not marked constant may change between calls (optimisers, tests, LoRA merges): the
+ * next call must see the new values, never a stale reordered copy. */
+static void
+test_mutable_weight (void)
+{
+  g_autoptr (GRand) rng = jd_test_rng ();
+  g_autoptr (GError) error = NULL;
+  JdBackend *backend = jd_test_backend ();
+  const Conv2dCase c = { 1, 16, 8, 8, 16, 3, 3, 1, 1, 1 };
+  const int64_t xs[4] = { 1, 16, 8, 8 }, ws[4] = { 16, 16, 3, 3 };
+  g_autoptr (JdTensor) x = jd_test_tensor_random (rng, -1, 1, 4, xs);
+  g_autoptr (JdTensor) w = jd_test_tensor_random (rng, -0.5f, 0.5f, 4, ws);
+  g_autoptr (JdTensor) first = jd_test_tensor_poisoned (4, xs);
+  g_autoptr (JdTensor) second = jd_test_tensor_poisoned (4, xs);
+
+  g_assert_true (jd_conv2d (backend, x, w, NULL, 1, 1, first, &error));
+  g_assert_no_error (error);
+  float *wd = w->data;
+  for (int64_t i = 0, n = jd_tensor_numel (w); i < n; i++)
+    wd[i] = (float) g_rand_double_range (rng, -0.5, 0.5);
+  g_assert_true (jd_conv2d (backend, x, w, NULL, 1, 1, second, &error));
+  g_assert_no_error (error);
+
+  g_autofree double *want = reference_conv2d (&c, x->data, w->data, NULL, 8, 8);
+  jd_test_assert_close (second->data, want, jd_tensor_numel (second), 1e-4);
+  g_assert_true (memcmp (first->data, second->data, jd_tensor_nbytes (first)) != 0);
+  g_assert_null (w->backend_cache);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -416,5 +508,7 @@ main (int argc, char **argv)
   g_test_add_func ("/conv/cache-arena", test_cache_and_arena);
   g_test_add_func ("/conv/thread-counts", test_thread_counts);
   g_test_add_func ("/conv/refusals", test_refusals);
+  g_test_add_func ("/conv/constant-weight", test_constant_weight);
+  g_test_add_func ("/conv/mutable-weight", test_mutable_weight);
   return g_test_run ();
 }

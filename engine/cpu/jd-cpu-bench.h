@@ -1,15 +1,23 @@
-/* jd-cpu-bench.h — oneDNN with nothing around it, for `jointdit bench ops`.
+/* jd-cpu-bench.h — oneDNN used directly, without the engine, for `jointdit bench ops`.
  *
- * Each constructor builds the very primitive the CPU backend builds for the same op and shapes
- * and points it at the given tensors once; jd_cpu_raw_dnnl_run then only executes it, on
- * copies already in the layouts it chose (no argument checks, no cache lookup, no reorders).
- * The benchmark times that next to the op front end (jd_linear, jd_conv2d, …) to show what
- * the engine's wrapping, reorders included, costs. The arguments must be ones the front end
- * accepts.
+ * Each constructor describes the op as a user of oneDNN's C API would for the engine's job
+ * (PyTorch-shaped, plain tensors in and out, PyTorch-layout weights), builds the primitive
+ * itself — none of the engine's primitive cache, arena or reorder code — and prepares what a
+ * careful user would prepare once: the weight reordered into the primitive's layout (weights
+ * are constant), memory objects, the scratchpad. jd_cpu_raw_dnnl_run then executes, per mode:
  *
- * With plain_layouts, the primitive is instead built on the tensors' own (PyTorch) layouts,
- * as a caller handing those tensors straight to oneDNN would get it; the benchmark shows it
- * to justify the layouts the engine chooses.
+ *   JD_CPU_RAW_SEQUENCE        the whole job: reorder x into the layout the primitive chose,
+ *                              the primitive, reorder its output back into dst. Where oneDNN
+ *                              keeps the plain layouts (linear, conv1d, transposed conv1d)
+ *                              this is the primitive alone. The engine is measured against it.
+ *   JD_CPU_RAW_PRIMITIVE_ONLY  the primitive alone on operands already in its layouts: the
+ *                              floor, showing what the reorders cost.
+ *   JD_CPU_RAW_PLAIN           the primitive built on the PyTorch layouts as given (no
+ *                              reorders at all), to justify the layouts the engine chooses.
+ *
+ * Linear is always a matmul on the plain layouts (oneDNN's GEMM packs its operands itself),
+ * whatever the mode. The arguments must be ones the op front end accepts; the tensors must
+ * outlive the returned object and keep their data pointers.
  */
 #pragma once
 
@@ -19,15 +27,21 @@ G_BEGIN_DECLS
 
 typedef struct _JdCpuRawDnnl JdCpuRawDnnl;
 
+typedef enum {
+  JD_CPU_RAW_SEQUENCE,
+  JD_CPU_RAW_PRIMITIVE_ONLY,
+  JD_CPU_RAW_PLAIN,
+} JdCpuRawMode;
+
 JdCpuRawDnnl *jd_cpu_raw_dnnl_new_linear           (JdBackend      *backend,
-                                                    gboolean        plain_layouts,
+                                                    JdCpuRawMode    mode,
                                                     const JdTensor *x,
                                                     const JdTensor *weight,
                                                     const JdTensor *bias,
                                                     JdTensor       *dst,
                                                     GError        **error);
 JdCpuRawDnnl *jd_cpu_raw_dnnl_new_conv2d           (JdBackend      *backend,
-                                                    gboolean        plain_layouts,
+                                                    JdCpuRawMode    mode,
                                                     const JdTensor *x,
                                                     const JdTensor *weight,
                                                     const JdTensor *bias,
@@ -36,14 +50,14 @@ JdCpuRawDnnl *jd_cpu_raw_dnnl_new_conv2d           (JdBackend      *backend,
                                                     JdTensor       *dst,
                                                     GError        **error);
 JdCpuRawDnnl *jd_cpu_raw_dnnl_new_conv_temporal    (JdBackend      *backend,
-                                                    gboolean        plain_layouts,
+                                                    JdCpuRawMode    mode,
                                                     const JdTensor *x,
                                                     const JdTensor *weight,
                                                     const JdTensor *bias,
                                                     JdTensor       *dst,
                                                     GError        **error);
 JdCpuRawDnnl *jd_cpu_raw_dnnl_new_conv1d           (JdBackend      *backend,
-                                                    gboolean        plain_layouts,
+                                                    JdCpuRawMode    mode,
                                                     const JdTensor *x,
                                                     const JdTensor *weight,
                                                     const JdTensor *bias,
@@ -53,7 +67,7 @@ JdCpuRawDnnl *jd_cpu_raw_dnnl_new_conv1d           (JdBackend      *backend,
                                                     JdTensor       *dst,
                                                     GError        **error);
 JdCpuRawDnnl *jd_cpu_raw_dnnl_new_conv_transpose1d (JdBackend      *backend,
-                                                    gboolean        plain_layouts,
+                                                    JdCpuRawMode    mode,
                                                     const JdTensor *x,
                                                     const JdTensor *weight,
                                                     const JdTensor *bias,
@@ -62,7 +76,10 @@ JdCpuRawDnnl *jd_cpu_raw_dnnl_new_conv_transpose1d (JdBackend      *backend,
                                                     int             output_padding,
                                                     JdTensor       *dst,
                                                     GError        **error);
-/* Executes the primitive once with the backend's thread count and waits for it. */
+/* TRUE when the primitive chose a layout other than the tensors' for x or dst, i.e. when the
+ * SEQUENCE mode reorders (and PRIMITIVE_ONLY differs from it). */
+gboolean      jd_cpu_raw_dnnl_reorders             (const JdCpuRawDnnl *raw);
+/* Executes the mode's sequence once with the backend's thread count and waits for it. */
 gboolean      jd_cpu_raw_dnnl_run                  (JdCpuRawDnnl   *raw,
                                                     GError        **error);
 void          jd_cpu_raw_dnnl_free                 (JdCpuRawDnnl   *raw);

@@ -1,8 +1,8 @@
-/* jd-cpu-dnnl-private.h — one oneDNN primitive for one op shape, as jd-cpu-dnnl.c caches it.
+/* jd-cpu-dnnl-private.h — one oneDNN primitive for one op shape, as jd-cpu-dnnl.c caches it,
+ * with its reorders and the arena its working copies live in.
  *
- * Exposed beside the cache so the benchmark support (jd-cpu-bench.c) can build the very
- * primitive the backend runs and execute it in a loop with nothing around it: the "raw
- * oneDNN" figure the op wrappers are compared with.
+ * (The benchmark's "raw oneDNN" figures do not use these: jd-cpu-bench.c calls oneDNN's C API
+ * itself, so the engine's wrapping is measured against an independent plain use of oneDNN.)
  */
 #pragma once
 
@@ -24,26 +24,19 @@ void                jd_cpu_dnnl_arena_free        (JdCpuDnnlArena     *arena);
 JdCpuDnnlPrimitive *jd_cpu_dnnl_primitive_new     (JdCpuBackend       *self,
                                                    const JdOp         *op,
                                                    GError            **error);
-/* The same with plain_only: the tensors' own layouts, whatever oneDNN would prefer (for the
- * benchmark's comparison of the layout choice). */
-JdCpuDnnlPrimitive *jd_cpu_dnnl_primitive_new_with_layouts (JdCpuBackend *self,
-                                                            const JdOp   *op,
-                                                            gboolean      plain_only,
-                                                            GError      **error);
 void                jd_cpu_dnnl_primitive_free    (JdCpuDnnlPrimitive *primitive);
 /* Points the primitive's memory objects at op's tensors, and its reordered copies and
- * scratchpad (if any) at the arena. */
-gboolean            jd_cpu_dnnl_primitive_bind    (JdCpuDnnlPrimitive *primitive,
+ * scratchpad (if any) at the arena. A constant weight (JdTensor.constant) that needs a
+ * reorder is bound to its blocked copy cached on the tensor, made on first use. */
+gboolean            jd_cpu_dnnl_primitive_bind    (JdCpuBackend       *self,
+                                                   JdCpuDnnlPrimitive *primitive,
                                                    JdCpuDnnlArena     *arena,
                                                    const JdOp         *op,
                                                    GError            **error);
-/* Runs the op on the bound tensors: reorders in, the primitive, reorder out; waits for it. */
+/* Runs the op on the bound tensors: reorders in (the weight's only when it was not bound to a
+ * cached copy), the primitive, reorder out; waits for it. */
 gboolean            jd_cpu_dnnl_primitive_execute (JdCpuBackend       *self,
                                                    JdCpuDnnlPrimitive *primitive,
                                                    GError            **error);
-/* Only the primitive, on the copies in the layouts it chose (the benchmark's raw figure). */
-gboolean            jd_cpu_dnnl_primitive_execute_core (JdCpuBackend       *self,
-                                                        JdCpuDnnlPrimitive *primitive,
-                                                        GError            **error);
 
 G_END_DECLS

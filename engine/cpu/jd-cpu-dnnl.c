@@ -18,9 +18,14 @@
  * (nChw8c), which measured mostly 1.2× to 2× faster on the development machine *including*
  * reordering x, the weight and the output on every call (docs/PERFORMANCE.md has the runs). So
  * convolutions take oneDNN's choice and reorder around it where that differs from plain; the
- * blocked copies and every primitive's scratchpad live in one arena per backend, grown to the
- * largest op, not one per shape.
+ * per-call blocked copies and every primitive's scratchpad live in one arena per backend, grown
+ * to the largest op, not one per shape.
  * Linear stays plain: oneDNN's GEMM packs its operands itself.
+ *
+ * Constant weights (JdTensor.constant, set by the model loader) are reordered once: the
+ * blocked copy is kept on the weight tensor itself (JdTensor.backend_cache, freed with the
+ * tensor) and the per-call weight reorder is skipped. Weights that are not marked constant
+ * are reordered on every call, since their data may change between calls.
  *
  * Building a primitive costs far more than a small op, so primitives are cached by (op,
  * shapes, parameters, bias present, thread count) — never by data pointers, which change from
@@ -56,6 +61,9 @@ struct _JdCpuDnnlPrimitive {
   dnnl_primitive_t reorder[N_REORDERED];
   size_t           blocked_size[N_REORDERED];
   size_t           scratchpad_size;          /* 0: the primitive needs none */
+  /* Set by bind when memory[ARG_WEIGHTS] points at a cached blocked copy of a constant weight,
+   * so execute skips the weight reorder. */
+  gboolean         weights_prebuilt;
 };
 
 struct _JdCpuDnnlArena {
@@ -323,10 +331,9 @@ prepare_argument (JdCpuBackend             *self,
 }
 
 JdCpuDnnlPrimitive *
-jd_cpu_dnnl_primitive_new_with_layouts (JdCpuBackend *self,
-                                        const JdOp   *op,
-                                        gboolean      plain_only,
-                                        GError      **error)
+jd_cpu_dnnl_primitive_new (JdCpuBackend *self,
+                           const JdOp   *op,
+                           GError      **error)
 {
   DnnlProblem p = { 0 };
   p.has_bias = op->src[2] != NULL;
@@ -337,7 +344,7 @@ jd_cpu_dnnl_primitive_new_with_layouts (JdCpuBackend *self,
     return NULL;
   /* Convolutions let oneDNN pick the layouts (see the top of this file). */
   dnnl_memory_desc_t src = p.src, weights = p.weights, dst = p.dst;
-  if (!is_linear && !plain_only
+  if (!is_linear
       && (!any_layout (&p.src, &src, error) || !any_layout (&p.weights, &weights, error)
           || !any_layout (&p.dst, &dst, error)))
     return NULL;
@@ -408,14 +415,6 @@ jd_cpu_dnnl_primitive_new_with_layouts (JdCpuBackend *self,
   return ok ? g_steal_pointer (&primitive) : NULL;
 }
 
-JdCpuDnnlPrimitive *
-jd_cpu_dnnl_primitive_new (JdCpuBackend *self,
-                           const JdOp   *op,
-                           GError      **error)
-{
-  return jd_cpu_dnnl_primitive_new_with_layouts (self, op, FALSE, error);
-}
-
 static gboolean
 set_handle (dnnl_memory_t memory,
             void         *handle,
@@ -425,12 +424,131 @@ set_handle (dnnl_memory_t memory,
                             "pointing a memory object at a tensor", error);
 }
 
+/* Blocked copies of one constant weight tensor, one per layout some primitive chose for it
+ * (the same weight could meet two primitives that block it differently; in the models each
+ * weight meets one). Kept in the tensor's backend_cache slot. */
+typedef struct {
+  dnnl_memory_desc_t md;      /* the blocked layout */
+  const void        *source;  /* the tensor data it was reordered from */
+  void              *data;    /* dnnl_memory_desc_get_size (&md) bytes, 64-byte aligned */
+} BlockedWeight;
+
+typedef struct {
+  GArray *copies;             /* BlockedWeight */
+} WeightCache;
+
+static void
+weight_cache_free (gpointer data)
+{
+  WeightCache *cache = data;
+  for (guint i = 0; i < cache->copies->len; i++)
+    free (g_array_index (cache->copies, BlockedWeight, i).data);
+  g_array_unref (cache->copies);
+  g_free (cache);
+}
+
+/* The cache lives on tensors, which several backends (threads) may share, so lookups and
+ * fills are serialised; the lock is uncontended in the usual one-backend case. */
+static GMutex weight_cache_lock;
+
+/* Points memory[ARG_WEIGHTS] at the blocked copy of the constant weight, making it first
+ * (one reorder) when this layout has not been seen. *prebuilt is FALSE, with no error, when
+ * the tensor's cache slot holds another backend's data: the caller then reorders per call. */
+static gboolean
+bind_constant_weight (JdCpuBackend       *self,
+                      JdCpuDnnlPrimitive *primitive,
+                      const JdTensor     *weight,
+                      gboolean           *prebuilt,
+                      GError            **error)
+{
+  *prebuilt = FALSE;
+  /* Writing the cache slot of a const tensor: backend_cache is a cache of a form derived from
+   * data that never changes (weight->constant), not part of the tensor's value, which stays
+   * untouched. */
+  JdTensor *owner = (JdTensor *) weight;
+  const dnnl_memory_desc_t *md = NULL;
+  if (!jd_cpu_dnnl_check (dnnl_memory_get_memory_desc (primitive->memory[ARG_WEIGHTS], &md),
+                          "querying the weight layout", error))
+    return FALSE;
+
+  g_mutex_lock (&weight_cache_lock);
+  gboolean ok = TRUE;
+  if (owner->backend_cache == NULL)
+    {
+      WeightCache *cache = g_new0 (WeightCache, 1);
+      cache->copies = g_array_new (FALSE, FALSE, sizeof (BlockedWeight));
+      owner->backend_cache = cache;
+      owner->backend_cache_free = weight_cache_free;
+    }
+  if (owner->backend_cache_free != weight_cache_free)
+    goto out;  /* someone else's cache: leave it alone */
+
+  WeightCache *cache = owner->backend_cache;
+  BlockedWeight *copy = NULL;
+  for (guint i = 0; i < cache->copies->len && copy == NULL; i++)
+    {
+      BlockedWeight *candidate = &g_array_index (cache->copies, BlockedWeight, i);
+      if (dnnl_memory_desc_equal (&candidate->md, md))
+        copy = candidate;
+    }
+  if (copy == NULL)
+    {
+      BlockedWeight fresh = { .md = *md };
+      g_array_append_val (cache->copies, fresh);
+      copy = &g_array_index (cache->copies, BlockedWeight, cache->copies->len - 1);
+    }
+  if (copy->data == NULL || copy->source != weight->data)
+    {
+      /* New layout, or (defensively) the tensor was re-pointed at other memory. */
+      size_t size = dnnl_memory_desc_get_size (md);
+      if (copy->data == NULL && posix_memalign (&copy->data, 64, size) != 0)
+        {
+          copy->data = NULL;
+          g_set_error (error, JD_ERROR, JD_ERROR_OUT_OF_MEMORY,
+                       "Out of memory: %zu bytes for a reordered weight could not be "
+                       "allocated", size);
+          ok = FALSE;
+          goto out;
+        }
+      copy->source = NULL;
+      dnnl_exec_arg_t args[2] = { { DNNL_ARG_FROM, primitive->user[ARG_WEIGHTS] },
+                                  { DNNL_ARG_TO, primitive->memory[ARG_WEIGHTS] } };
+      ok = jd_cpu_dnnl_check (dnnl_memory_set_data_handle (primitive->user[ARG_WEIGHTS],
+                                                           weight->data),
+                              "pointing a memory object at a tensor", error)
+        && jd_cpu_dnnl_check (dnnl_memory_set_data_handle (primitive->memory[ARG_WEIGHTS],
+                                                           copy->data),
+                              "pointing a memory object at a tensor", error)
+        && jd_cpu_dnnl_check (dnnl_primitive_execute (primitive->reorder[ARG_WEIGHTS],
+                                                      self->dnnl_stream, 2, args),
+                              "reordering a constant weight", error)
+        && jd_cpu_dnnl_check (dnnl_stream_wait (self->dnnl_stream),
+                              "waiting for a reorder", error);
+      if (!ok)
+        goto out;
+      copy->source = weight->data;
+    }
+  ok = jd_cpu_dnnl_check (dnnl_memory_set_data_handle (primitive->memory[ARG_WEIGHTS],
+                                                       copy->data),
+                          "pointing a memory object at a tensor", error);
+  *prebuilt = ok;
+out:
+  g_mutex_unlock (&weight_cache_lock);
+  return ok;
+}
+
 gboolean
-jd_cpu_dnnl_primitive_bind (JdCpuDnnlPrimitive *primitive,
+jd_cpu_dnnl_primitive_bind (JdCpuBackend       *self,
+                            JdCpuDnnlPrimitive *primitive,
                             JdCpuDnnlArena     *arena,
                             const JdOp         *op,
                             GError            **error)
 {
+  primitive->weights_prebuilt = FALSE;
+  if (op->src[1]->constant && primitive->reorder[ARG_WEIGHTS] != NULL
+      && !bind_constant_weight (self, primitive, op->src[1], &primitive->weights_prebuilt,
+                                error))
+    return FALSE;
   /* oneDNN never writes src, weights or bias; its API simply has no const handles. */
   void *tensors[ARG_BIAS + 1] = {
     [ARG_SRC] = op->src[0]->data,
@@ -440,7 +558,7 @@ jd_cpu_dnnl_primitive_bind (JdCpuDnnlPrimitive *primitive,
   };
   for (int i = 0; i <= ARG_BIAS; i++)
     {
-      if (primitive->memory[i] == NULL)
+      if (primitive->memory[i] == NULL || (i == ARG_WEIGHTS && primitive->weights_prebuilt))
         continue;
       if (i < N_REORDERED && primitive->user[i] != NULL)
         {
@@ -478,8 +596,9 @@ run_reorder (JdCpuBackend       *self,
                             "reordering a convolution operand", error);
 }
 
-gboolean
-jd_cpu_dnnl_primitive_execute_core (JdCpuBackend       *self,
+/* Only the primitive, on the copies in the layouts it chose. */
+static gboolean
+primitive_execute_core (JdCpuBackend       *self,
                                     JdCpuDnnlPrimitive *primitive,
                                     GError            **error)
 {
@@ -508,8 +627,8 @@ jd_cpu_dnnl_primitive_execute (JdCpuBackend       *self,
                                GError            **error)
 {
   return run_reorder (self, primitive, ARG_SRC, error)
-    && run_reorder (self, primitive, ARG_WEIGHTS, error)
-    && jd_cpu_dnnl_primitive_execute_core (self, primitive, error)
+    && (primitive->weights_prebuilt || run_reorder (self, primitive, ARG_WEIGHTS, error))
+    && primitive_execute_core (self, primitive, error)
     && run_reorder (self, primitive, ARG_DST, error)
     && jd_cpu_dnnl_check (dnnl_stream_wait (self->dnnl_stream), "waiting for a reorder", error);
 }
@@ -557,7 +676,7 @@ run_cached (JdCpuBackend *self,
         return FALSE;
       g_hash_table_insert (self->dnnl_cache->primitives, g_steal_pointer (&key), primitive);
     }
-  return jd_cpu_dnnl_primitive_bind (primitive, self->dnnl_cache->arena, op, error)
+  return jd_cpu_dnnl_primitive_bind (self, primitive, self->dnnl_cache->arena, op, error)
     && jd_cpu_dnnl_primitive_execute (self, primitive, error);
 }
 
