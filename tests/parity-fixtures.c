@@ -2,14 +2,20 @@
 #include "parity-fixtures.h"
 
 JdSafetensors *
-jd_parity_weights (void)
+jd_reference_fixture (const char *file_name)
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *path = g_test_build_filename (G_TEST_DIST, "fixtures", "reference",
-                                                 "parity.safetensors", NULL);
+                                                 file_name, NULL);
   JdSafetensors *file = jd_safetensors_open (path, &error);
   g_assert_no_error (error);
   return file;
+}
+
+JdSafetensors *
+jd_parity_weights (void)
+{
+  return jd_reference_fixture ("parity.safetensors");
 }
 
 JsonObject *
@@ -29,12 +35,7 @@ jd_parity_config (JdSafetensors *weights)
 JdSafetensors *
 jd_parity_golden (void)
 {
-  g_autoptr (GError) error = NULL;
-  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "fixtures", "reference",
-                                                 "parity-golden.safetensors", NULL);
-  JdSafetensors *file = jd_safetensors_open (path, &error);
-  g_assert_no_error (error);
-  return file;
+  return jd_reference_fixture ("parity-golden.safetensors");
 }
 
 JdTensor *

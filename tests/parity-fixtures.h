@@ -7,6 +7,10 @@
 
 G_BEGIN_DECLS
 
+/* tests/fixtures/reference/<file_name> (asserts on failure). */
+JdSafetensors *jd_reference_fixture (const char *file_name);
+/* The "jointdit.config" metadata of a fixture, parsed. Free with json_object_unref. */
+#define jd_fixture_config jd_parity_config
 /* tests/fixtures/reference/parity.safetensors (asserts on failure). Opened as a plain
  * safetensors file, not a JdBundle: the reference writes "provenance" as a string, which
  * jd_bundle_open refuses (it wants an object) — a mismatch for the lead to settle. */

@@ -112,6 +112,33 @@ test_audio (Fixture *f, gconstpointer data)
 }
 
 static void
+test_video_two_layers (void)
+{
+  /* Two layers per block: the temporal decoder's mid attention runs between its resnets. */
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JdSafetensors) file = jd_reference_fixture ("decoders.safetensors");
+  g_autoptr (JdSafetensors) golden = jd_reference_fixture ("decoders-golden.safetensors");
+  g_autoptr (JsonObject) root = jd_fixture_config (file);
+  g_autoptr (JdWeights) weights = jd_weights_new (file, jd_test_backend ());
+  JsonObject *object = jd_config_object (root, "config", "video_vae", &error);
+  g_assert_no_error (error);
+  JdVaeConfig config;
+  g_assert_true (jd_vae_config_read (object, "video_vae", &config, &error));
+  g_assert_cmpint (config.layers_per_block, ==, 2);
+  g_autoptr (JdVae) vae = jd_vae_new (weights, JD_VAE_VIDEO, &config, "video.vae", &error);
+  g_assert_no_error (error);
+  Fixture f = { .golden = golden };
+  g_autoptr (JdTensor) image = jd_parity_tensor (golden, "video_vae.encode.in");
+  g_autoptr (JdTensor) latent = jd_vae_encode (vae, image, &error);
+  g_assert_no_error (error);
+  check (&f, "video VAE (2 layers) encode", latent, "video_vae.encode.out");
+  g_autoptr (JdTensor) z = jd_parity_tensor (golden, "video_vae.decode.in");
+  g_autoptr (JdTensor) frames = jd_vae_decode (vae, z, 3, &error);
+  g_assert_no_error (error);
+  check (&f, "video VAE (2 layers) decode", frames, "video_vae.decode.out");
+}
+
+static void
 test_mismatch (Fixture *f, gconstpointer data)
 {
   /* A config wider than the file names the first tensor that does not fit. */
@@ -137,6 +164,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add ("/vae/video", Fixture, NULL, fixture_set_up, test_video, fixture_tear_down);
   g_test_add ("/vae/audio", Fixture, NULL, fixture_set_up, test_audio, fixture_tear_down);
+  g_test_add_func ("/vae/video-two-layers", test_video_two_layers);
   g_test_add ("/vae/mismatch", Fixture, NULL, fixture_set_up, test_mismatch, fixture_tear_down);
   return g_test_run ();
 }
