@@ -36,6 +36,28 @@ test_parity (void)
                   jd_test_rel_error (embeds->data, want, n), n);
   jd_test_assert_close (embeds->data, want, n, 1e-4);
 
+  /* A batch of two: the golden image and its negation, each as alone. */
+  const int64_t per = jd_tensor_numel (pixels);
+  g_autoptr (JdTensor) pair = jd_tensor_new (jd_test_backend (), JD_DTYPE_F32, 4,
+                                             (int64_t[]) { 2, 3, pixels->shape[2],
+                                                           pixels->shape[3] }, &error);
+  g_autoptr (JdTensor) negated = jd_tensor_new (jd_test_backend (), JD_DTYPE_F32, 4,
+                                                pixels->shape, &error);
+  for (int64_t i = 0; i < per; i++)
+    {
+      ((float *) pair->data)[i] = ((float *) pixels->data)[i];
+      ((float *) pair->data)[per + i] = ((float *) negated->data)[i] = -((float *) pixels->data)[i];
+    }
+  g_autoptr (JdTensor) pair_out = jd_image_encoder_run (encoder, pair, &error);
+  g_assert_no_error (error);
+  g_autoptr (JdTensor) negated_out = jd_image_encoder_run (encoder, negated, &error);
+  g_assert_no_error (error);
+  jd_test_assert_close (pair_out->data, want, n, 1e-4);
+  g_autofree double *negated_want = g_new (double, n);
+  for (gsize i = 0; i < n; i++)
+    negated_want[i] = ((float *) negated_out->data)[i];
+  jd_test_assert_close ((float *) pair_out->data + n, negated_want, n, 1e-5);
+
   /* quick_gelu changes the result (the activation is really read from the config). */
   config.hidden_act = JD_CLIP_ACT_QUICK_GELU;
   g_autoptr (JdImageEncoder) quick = jd_image_encoder_new (weights, &config, "image_encoder",

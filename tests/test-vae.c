@@ -84,6 +84,29 @@ test_video (Fixture *f, gconstpointer data)
   gsize n;
   g_autofree double *want = jd_parity_expected (f->golden, "video_vae.decode.out", &n);
   g_assert_cmpfloat (jd_test_rel_error (apart->data, want, n), >, 1e-3);
+  /* Two samples in one batch decode as each alone: the temporal layers keep samples apart. */
+  const int64_t f5 = z->shape[0], per = jd_tensor_numel (z) / f5;
+  g_autoptr (JdTensor) pair = jd_tensor_new (jd_test_backend (), JD_DTYPE_F32, 4,
+                                             (int64_t[]) { 2 * f5, 4, z->shape[2], z->shape[3] },
+                                             &error);
+  float *zp = pair->data;
+  for (int64_t i = 0; i < f5 * per; i++)
+    {
+      zp[i] = ((float *) z->data)[i];
+      zp[f5 * per + i] = -0.5f * ((float *) z->data)[(i + per) % (f5 * per)];
+    }
+  g_autoptr (JdTensor) second = jd_tensor_new_view (pair->backend, JD_DTYPE_F32, 4, z->shape,
+                                                    zp + f5 * per);
+  g_autoptr (JdTensor) pair_out = jd_vae_decode (vae, pair, (int) f5, &error);
+  g_assert_no_error (error);
+  g_autoptr (JdTensor) second_out = jd_vae_decode (vae, second, (int) f5, &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat (jd_test_rel_error (pair_out->data, want, n), <=, 1e-4);
+  g_autofree double *second_want = g_new (double, n);
+  for (gsize i = 0; i < n; i++)
+    second_want[i] = ((float *) second_out->data)[i];
+  jd_test_assert_close ((float *) pair_out->data + n, second_want, n, 1e-5);
+
   g_autoptr (JdTensor) refused = jd_vae_decode (vae, z, 3, &error);
   g_assert_null (refused);
   g_assert_error (error, JD_ERROR, JD_ERROR_INVALID_ARGUMENT);
