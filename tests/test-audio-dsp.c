@@ -53,6 +53,38 @@ test_fft (void)
       g_assert_cmpfloat (complex_rel_error (y, want, n), <=, 1e-13);
       jd_fft_inverse (fft, y, back, scratch);
       g_assert_cmpfloat (complex_rel_error (back, x, n), <=, 1e-13);
+
+      /* Real input: the first n/2 + 1 bins of the complex transform of the real parts. */
+      g_autofree double *real = g_new (double, n);
+      g_autofree double *real_back = g_new (double, n);
+      g_autofree double complex *half = g_new (double complex, n / 2 + 1);
+      g_autofree double complex *real_want = g_new (double complex, n);
+      g_autofree double complex *real_scratch = g_new (double complex, 3 * n);
+      for (int i = 0; i < n; i++)
+        x[i] = real[i] = creal (x[i]);
+      for (int k = 0; k <= n / 2; k++)
+        {
+          double complex sum = 0;
+          for (int t = 0; t < n; t++)
+            sum += x[t] * cexp (-2.0 * I * G_PI * (double) (((long) k * t) % n) / n);
+          real_want[k] = sum;
+        }
+      jd_fft_forward_real (fft, real, half, real_scratch);
+      g_assert_cmpfloat (complex_rel_error (half, real_want, n / 2 + 1), <=, 1e-13);
+      /* The inverse ignores imaginary parts the DC and Nyquist bins cannot have. */
+      half[0] += 0.5 * I;
+      if (n % 2 == 0)
+        half[n / 2] -= 0.25 * I;
+      for (int i = 0; i < n; i++)
+        real_back[i] = NAN;
+      jd_fft_inverse_real (fft, half, real_back, real_scratch);
+      double diff = 0, ref = 0;
+      for (int i = 0; i < n; i++)
+        {
+          diff += pow (real_back[i] - real[i], 2);
+          ref += real[i] * real[i];
+        }
+      g_assert_cmpfloat (sqrt (diff / ref), <=, 1e-13);
     }
   g_autoptr (GError) error = NULL;
   g_assert_null (jd_fft_new (0, &error));
