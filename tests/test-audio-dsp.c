@@ -8,7 +8,7 @@
 #include "jd-griffin-lim.h"
 #include "jd-mel.h"
 #include "jd-stft.h"
-#include "test-util.h"
+#include "parity-fixtures.h"
 
 static double
 complex_rel_error (const double complex *a, const double complex *b, int n)
@@ -293,6 +293,29 @@ test_tone_peak (void)
 }
 
 static void
+test_log_mel_reference (void)
+{
+  /* AudioLDM's front end computed by torch.stft (reflect pad 432, no centring) and the
+   * reference's Slaney filters, in float64. */
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JdSafetensors) golden = jd_reference_fixture ("decoders-golden.safetensors");
+  g_autoptr (JdTensor) wave = jd_parity_tensor (golden, "mel.in");
+  gsize n;
+  g_autofree double *want = jd_parity_expected (golden, "mel.out", &n);
+  const JdMelConfig mc = jd_mel_config_audioldm ();
+  const JdStftConfig sc = jd_stft_config_audioldm ();
+  g_autoptr (JdMel) mel = jd_mel_new (&mc, &error);
+  g_autoptr (JdStft) stft = jd_stft_new (&sc, &error);
+  g_assert_no_error (error);
+  int64_t frames = jd_stft_frames (stft, wave->shape[0]);
+  g_assert_cmpuint ((gsize) (frames * 64), ==, n);
+  g_autofree float *have = g_new (float, n);
+  g_assert_true (jd_mel_log_spectrogram (mel, stft, wave->data, wave->shape[0], have, &error));
+  g_test_message ("log-mel against torch.stft: err %.3g", jd_test_rel_error (have, want, n));
+  jd_test_assert_close (have, want, n, 1e-5);
+}
+
+static void
 chirp (float *signal, int64_t samples, int rate)
 {
   /* 200 Hz → 4 kHz linear sweep with a slow amplitude swell. */
@@ -395,6 +418,7 @@ main (int argc, char **argv)
   g_test_add_func ("/audio-dsp/stft", test_stft);
   g_test_add_func ("/audio-dsp/mel-filters", test_mel_filters);
   g_test_add_func ("/audio-dsp/tone-peak", test_tone_peak);
+  g_test_add_func ("/audio-dsp/log-mel-reference", test_log_mel_reference);
   g_test_add_func ("/audio-dsp/mel-inverse", test_mel_inverse);
   g_test_add_func ("/audio-dsp/griffin-lim", test_griffin_lim);
   return g_test_run ();

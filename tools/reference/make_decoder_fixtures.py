@@ -10,9 +10,11 @@ decoder's mid-block attention runs, which it does not at one layer), F16 weights
   video_vae.encode.in/out, video_vae.decode.in/out (3 frames)
   preprocess.down.in (1,3,37,53) / .out (1,3,16,16)   CLIP preprocessing, shrinking
   preprocess.up.in (1,3,5,7) / .out (1,3,16,16)       and enlarging
+  mel.in (3200,) / mel.out (20, 64)                    AudioLDM's log-mel (torch.stft)
 """
 import argparse
 import json
+import math
 import pathlib
 import sys
 
@@ -21,6 +23,7 @@ import torch
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 from jointdit_reference import bundle  # noqa: E402
+from jointdit_reference.mel import log_mel  # noqa: E402
 from jointdit_reference.preprocess import clip_preprocess  # noqa: E402
 from jointdit_reference.vae import VideoVAE  # noqa: E402
 
@@ -57,6 +60,10 @@ def main() -> int:
     for name, shape in (("down", (1, 3, 37, 53)), ("up", (1, 3, 5, 7))):
         rgb = f32(torch.rand(shape, generator=gen, dtype=torch.float64))
         out[f"preprocess.{name}.in"], out[f"preprocess.{name}.out"] = rgb, clip_preprocess(rgb, 16)
+    t = torch.arange(3200, dtype=torch.float64) / 16000
+    wave = f32(0.4 * torch.sin(2 * math.pi * (300 * t + 4000 * t * t))
+               + 0.05 * torch.randn(3200, generator=gen, dtype=torch.float64))
+    out["mel.in"], out["mel.out"] = wave, log_mel(wave)
     args.output_dir.mkdir(parents=True, exist_ok=True)
     bundle.write_safetensors(args.output_dir / "decoders.safetensors", weights,
                              {"jointdit.config": json.dumps({"video_vae": VIDEO_VAE}),
