@@ -498,8 +498,8 @@ attention_core (const JdAttentionLayer *layer, const JdTensor *x, const JdTensor
   TRY (v != NULL);
   g_autoptr (JdTensor) attended = jd_layer_new_tensor (backend, 3, q->shape, error);
   TRY (attended != NULL);
-  TRY (jd_attention (backend, q, k, v, layer->heads, (float) (1.0 / sqrt ((double) layer->head_dim)),
-                     0, NULL, NULL, attended, error));
+  const float scale = (float) (1.0 / sqrt ((double) layer->head_dim));
+  TRY (jd_attention (backend, q, k, v, layer->heads, scale, 0, NULL, NULL, attended, error));
   return jd_linear_layer_forward (&layer->to_out, attended, error);
 }
 

@@ -1,5 +1,6 @@
 #include "jd-weights.h"
 
+#include <stdarg.h>
 #include <string.h>
 
 #include "jd-error.h"
@@ -186,6 +187,18 @@ jd_weights_join (const char *prefix,
   if (prefix == NULL || prefix[0] == '\0')
     return g_strdup (suffix);
   return g_strconcat (prefix, ".", suffix, NULL);
+}
+
+char *
+jd_weights_join_printf (const char *prefix,
+                        const char *format,
+                        ...)
+{
+  va_list args;
+  va_start (args, format);
+  g_autofree char *suffix = g_strdup_vprintf (format, args);
+  va_end (args);
+  return jd_weights_join (prefix, suffix);
 }
 
 const JdTensor *

@@ -69,6 +69,10 @@ gboolean        jd_weights_get_optional    (JdWeights       *weights,
  * "video.unet.down_blocks.0.resnets.1" and ask for "norm1.weight" under it. */
 char           *jd_weights_join            (const char      *prefix,
                                             const char      *suffix);
+/* jd_weights_join with a formatted suffix: jd_weights_join_printf (p, "resnets.%d", i). */
+char           *jd_weights_join_printf     (const char      *prefix,
+                                            const char      *format,
+                                            ...) G_GNUC_PRINTF (2, 3);
 const JdTensor *jd_weights_get_in          (JdWeights       *weights,
                                             const char      *prefix,
                                             const char      *suffix,
