@@ -358,6 +358,21 @@ test_mel_inverse (void)
   double err = jd_test_rel_error (lin, want, (gsize) (frames * 64));
   g_test_message ("mel pseudo-inverse round trip: err %.3g", err);
   g_assert_cmpfloat (err, <=, 0.05);
+
+  /* Griffin-Lim from the log-mel alone: the waveform it makes has nearly that mel spectrum. */
+  g_autofree float *wave = g_new (float, samples);
+  JdGriffinLimConfig config = jd_griffin_lim_config_default ();
+  config.iterations = 32;
+  g_assert_true (jd_griffin_lim_log_mel (mel, stft, log_mel, frames, &config, wave, samples,
+                                         &error));
+  g_assert_no_error (error);
+  g_autofree float *heard = g_new (float, frames * 64);
+  g_assert_true (jd_mel_log_spectrogram (mel, stft, wave, samples, heard, &error));
+  for (int64_t i = 0; i < frames * 64; i++)
+    lin[i] = expf (heard[i]);
+  double mel_err = jd_test_rel_error (lin, want, (gsize) (frames * 64));
+  g_test_message ("Griffin-Lim from log-mel, 32 iterations: mel err %.3g", mel_err);
+  g_assert_cmpfloat (mel_err, <=, 0.1);
 }
 
 static void
