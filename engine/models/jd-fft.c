@@ -93,13 +93,20 @@ smallest_factor (int n)
   return n;
 }
 
+/* re + i·im without C11's CMPLX, which clang's headers lack; fine for finite values. */
+static inline double complex
+complex_of (double re, double im)
+{
+  return re + im * I;
+}
+
 /* Plain complex product: C's `*` on complex values calls a NaN-checking library routine
  * (__muldc3) that costs several times the arithmetic, and no NaN reaches here. */
 static inline double complex
 mul (double complex a, double complex b)
 {
   double ar = creal (a), ai = cimag (a), br = creal (b), bi = cimag (b);
-  return CMPLX (ar * br - ai * bi, ar * bi + ai * br);
+  return complex_of (ar * br - ai * bi, ar * bi + ai * br);
 }
 
 /* W_n^e with the sign of the transform (conjugated roots for the inverse). */
@@ -219,7 +226,7 @@ jd_fft_forward_real (const JdFft *self, const double *in, double complex *out,
   const int m = n / 2;
   double complex *z = scratch, *spectrum = scratch + m, *work = scratch + 2 * m;
   for (int t = 0; t < m; t++)
-    z[t] = CMPLX (in[2 * t], in[2 * t + 1]);
+    z[t] = complex_of (in[2 * t], in[2 * t + 1]);
   run (self->half, z, spectrum, work, FALSE);
   for (int k = 0; k <= m; k++)
     {
