@@ -181,6 +181,50 @@ test_mismatch (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (error->message, "video_vae.in_channels"));
 }
 
+static void
+check_published (const char *layout, JdVaeKind kind, const char *config_json, guint expected)
+{
+  g_autofree char *path = jd_published_layout_find (layout);
+  if (path == NULL)
+    {
+      g_test_skip ("shared/reference/*.tensors.tsv (published layouts) not found above the "
+                   "source folder");
+      return;
+    }
+  g_autoptr (GError) error = NULL;
+  g_autofree float *buffer = NULL;
+  g_autoptr (JdWeights) weights = jd_weights_new (NULL, jd_test_backend ());
+  guint n = jd_published_layout_fill (weights, path, &buffer, NULL);
+  g_assert_cmpuint (n, ==, expected);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_assert_true (json_parser_load_from_data (parser, config_json, -1, &error));
+  JdVaeConfig config;
+  g_assert_true (jd_vae_config_read (json_node_get_object (json_parser_get_root (parser)), "vae",
+                                     &config, &error));
+  g_autoptr (JdVae) vae = jd_vae_new (weights, kind, &config, "", &error);
+  g_assert_no_error (error);
+  /* Every published tensor is used, each with its published shape. */
+  g_assert_cmpuint (jd_weights_get_n_loaded (weights), ==, n);
+  g_clear_pointer (&vae, jd_vae_free);
+  g_clear_pointer (&weights, jd_weights_free);
+}
+
+static void
+test_published_layouts (void)
+{
+  /* The published configs of SVD's and AudioLDM2's VAEs (FACTS.md). */
+  check_published ("svd-xt.vae.tensors.tsv", JD_VAE_VIDEO,
+                   "{\"in_channels\": 3, \"out_channels\": 3,"
+                   " \"block_out_channels\": [128, 256, 512, 512], \"layers_per_block\": 2,"
+                   " \"latent_channels\": 4, \"norm_num_groups\": 32,"
+                   " \"scaling_factor\": 0.18215}", 374);
+  check_published ("audioldm2.vae.tensors.tsv", JD_VAE_AUDIO,
+                   "{\"in_channels\": 1, \"out_channels\": 1,"
+                   " \"block_out_channels\": [128, 256, 512], \"layers_per_block\": 2,"
+                   " \"latent_channels\": 8, \"norm_num_groups\": 32,"
+                   " \"scaling_factor\": 0.4110932946205139}", 204);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -188,6 +232,7 @@ main (int argc, char **argv)
   g_test_add ("/vae/video", Fixture, NULL, fixture_set_up, test_video, fixture_tear_down);
   g_test_add ("/vae/audio", Fixture, NULL, fixture_set_up, test_audio, fixture_tear_down);
   g_test_add_func ("/vae/video-two-layers", test_video_two_layers);
+  g_test_add_func ("/vae/published-layouts", test_published_layouts);
   g_test_add ("/vae/mismatch", Fixture, NULL, fixture_set_up, test_mismatch, fixture_tear_down);
   return g_test_run ();
 }
