@@ -175,12 +175,12 @@ main (int argc, char **argv)
       g_autoptr (JdTensor) image = random_input (rng, 4, (int64_t[]) { 1, 3, latent[1] * f,
                                                                       latent[2] * f });
       Bench b = { .vae = vae, .input = image };
-      g_snprintf (shape, sizeof shape, "1×3×%d×%d", (int) image->shape[2], (int) image->shape[3]);
+      g_snprintf (shape, sizeof shape, "1x3x%dx%d", (int) image->shape[2], (int) image->shape[3]);
       row ("video VAE encode", shape, run_encode, &b);
       g_autoptr (JdTensor) z = random_input (rng, 4, (int64_t[]) { frames, latent[0], latent[1],
                                                                   latent[2] });
       b = (Bench) { .vae = vae, .input = z, .frames = frames };
-      g_snprintf (shape, sizeof shape, "%d×%d×%d×%d", (int) frames, (int) latent[0],
+      g_snprintf (shape, sizeof shape, "%dx%dx%dx%d", (int) frames, (int) latent[0],
                   (int) latent[1], (int) latent[2]);
       row ("video VAE decode (all frames)", shape, run_decode, &b);
     }
@@ -194,13 +194,13 @@ main (int argc, char **argv)
       g_autoptr (JdTensor) mel = random_input (rng, 4, (int64_t[]) { 1, 1, audio_latent[1] * f,
                                                                     audio_latent[2] * f });
       Bench b = { .vae = vae, .input = mel };
-      g_snprintf (shape, sizeof shape, "1×1×%d×%d", (int) mel->shape[2], (int) mel->shape[3]);
+      g_snprintf (shape, sizeof shape, "1x1x%dx%d", (int) mel->shape[2], (int) mel->shape[3]);
       row ("audio VAE encode", shape, run_encode, &b);
       g_autoptr (JdTensor) z = random_input (rng, 4, (int64_t[]) { 1, audio_latent[0],
                                                                   audio_latent[1],
                                                                   audio_latent[2] });
       b = (Bench) { .vae = vae, .input = z };
-      g_snprintf (shape, sizeof shape, "1×%d×%d×%d", (int) audio_latent[0],
+      g_snprintf (shape, sizeof shape, "1x%dx%dx%d", (int) audio_latent[0],
                   (int) audio_latent[1], (int) audio_latent[2]);
       row ("audio VAE decode", shape, run_decode, &b);
     }
@@ -214,7 +214,7 @@ main (int argc, char **argv)
       g_autoptr (JdTensor) mel = random_input (rng, 3, (int64_t[]) { 1, mel_frames,
                                                                     oc.model_in_dim });
       Bench b = { .vocoder = vocoder, .input = mel };
-      g_snprintf (shape, sizeof shape, "1×%d×%d (%d ch)", (int) mel_frames, oc.model_in_dim,
+      g_snprintf (shape, sizeof shape, "1x%dx%d (%d ch)", (int) mel_frames, oc.model_in_dim,
                   oc.upsample_initial_channel);
       row ("vocoder", shape, run_vocoder, &b);
     }
@@ -227,12 +227,12 @@ main (int argc, char **argv)
         g_error ("%s", error->message);
       g_autoptr (JdTensor) photo = random_input (rng, 3, (int64_t[]) { 3, 480, 640 });
       Bench b = { .host = photo->data, .height = 480, .width = 640, .size = ic.image_size };
-      g_snprintf (shape, sizeof shape, "3×480×640 → %d", ic.image_size);
+      g_snprintf (shape, sizeof shape, "3x480x640 -> %d", ic.image_size);
       row ("CLIP preprocessing", shape, run_preprocess, &b);
       g_autoptr (JdTensor) pixels = random_input (rng, 4, (int64_t[]) { 1, 3, ic.image_size,
                                                                        ic.image_size });
       b = (Bench) { .encoder = encoder, .input = pixels };
-      g_snprintf (shape, sizeof shape, "1×3×%d×%d", ic.image_size, ic.image_size);
+      g_snprintf (shape, sizeof shape, "1x3x%dx%d", ic.image_size, ic.image_size);
       row ("image encoder", shape, run_image_encoder, &b);
     }
 
