@@ -3,10 +3,15 @@
 #pragma once
 
 #include "jd-bundle.h"
+#include "jd-weights.h"
 #include "test-util.h"
 
 G_BEGIN_DECLS
 
+/* tests/fixtures/reference/<file_name> (asserts on failure). */
+JdSafetensors *jd_reference_fixture (const char *file_name);
+/* The "jointdit.config" metadata of a fixture, parsed. Free with json_object_unref. */
+#define jd_fixture_config jd_parity_config
 /* tests/fixtures/reference/parity.safetensors (asserts on failure). Opened as a plain
  * safetensors file, not a JdBundle: the reference writes "provenance" as a string, which
  * jd_bundle_open refuses (it wants an object) — a mismatch for the lead to settle. */
@@ -19,5 +24,14 @@ JdSafetensors *jd_parity_golden   (void);
 JdTensor      *jd_parity_tensor   (JdSafetensors *golden, const char *name);
 /* The golden tensor `name` widened to double (numel in *n). Free with g_free. */
 double        *jd_parity_expected (JdSafetensors *golden, const char *name, gsize *n);
+
+/* shared/reference/<name> (the published tensor layouts of public checkpoints, kept beside the
+ * project) found in a folder above the test sources, or NULL when there is none. */
+char          *jd_published_layout_find (const char *name);
+/* Adds every tensor of a layout file (lines "name\t[d0, d1, …]", '#' comments) to weights as
+ * F32 views of one zeroed buffer as large as the largest tensor (returned in *buffer, to free
+ * after the store), except those leave_out (may be NULL) says TRUE for. Returns the count. */
+guint          jd_published_layout_fill (JdWeights *weights, const char *path, float **buffer,
+                                         gboolean (*leave_out) (const char *name));
 
 G_END_DECLS

@@ -8,7 +8,7 @@
 #include "jd-griffin-lim.h"
 #include "jd-mel.h"
 #include "jd-stft.h"
-#include "test-util.h"
+#include "parity-fixtures.h"
 
 static double
 complex_rel_error (const double complex *a, const double complex *b, int n)
@@ -53,6 +53,38 @@ test_fft (void)
       g_assert_cmpfloat (complex_rel_error (y, want, n), <=, 1e-13);
       jd_fft_inverse (fft, y, back, scratch);
       g_assert_cmpfloat (complex_rel_error (back, x, n), <=, 1e-13);
+
+      /* Real input: the first n/2 + 1 bins of the complex transform of the real parts. */
+      g_autofree double *real = g_new (double, n);
+      g_autofree double *real_back = g_new (double, n);
+      g_autofree double complex *half = g_new (double complex, n / 2 + 1);
+      g_autofree double complex *real_want = g_new (double complex, n);
+      g_autofree double complex *real_scratch = g_new (double complex, 3 * n);
+      for (int i = 0; i < n; i++)
+        x[i] = real[i] = creal (x[i]);
+      for (int k = 0; k <= n / 2; k++)
+        {
+          double complex sum = 0;
+          for (int t = 0; t < n; t++)
+            sum += x[t] * cexp (-2.0 * I * G_PI * (double) (((long) k * t) % n) / n);
+          real_want[k] = sum;
+        }
+      jd_fft_forward_real (fft, real, half, real_scratch);
+      g_assert_cmpfloat (complex_rel_error (half, real_want, n / 2 + 1), <=, 1e-13);
+      /* The inverse ignores imaginary parts the DC and Nyquist bins cannot have. */
+      half[0] += 0.5 * I;
+      if (n % 2 == 0)
+        half[n / 2] -= 0.25 * I;
+      for (int i = 0; i < n; i++)
+        real_back[i] = NAN;
+      jd_fft_inverse_real (fft, half, real_back, real_scratch);
+      double diff = 0, ref = 0;
+      for (int i = 0; i < n; i++)
+        {
+          diff += pow (real_back[i] - real[i], 2);
+          ref += real[i] * real[i];
+        }
+      g_assert_cmpfloat (sqrt (diff / ref), <=, 1e-13);
     }
   g_autoptr (GError) error = NULL;
   g_assert_null (jd_fft_new (0, &error));
@@ -261,6 +293,29 @@ test_tone_peak (void)
 }
 
 static void
+test_log_mel_reference (void)
+{
+  /* AudioLDM's front end computed by torch.stft (reflect pad 432, no centring) and the
+   * reference's Slaney filters, in float64. */
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JdSafetensors) golden = jd_reference_fixture ("decoders-golden.safetensors");
+  g_autoptr (JdTensor) wave = jd_parity_tensor (golden, "mel.in");
+  gsize n;
+  g_autofree double *want = jd_parity_expected (golden, "mel.out", &n);
+  const JdMelConfig mc = jd_mel_config_audioldm ();
+  const JdStftConfig sc = jd_stft_config_audioldm ();
+  g_autoptr (JdMel) mel = jd_mel_new (&mc, &error);
+  g_autoptr (JdStft) stft = jd_stft_new (&sc, &error);
+  g_assert_no_error (error);
+  int64_t frames = jd_stft_frames (stft, wave->shape[0]);
+  g_assert_cmpuint ((gsize) (frames * 64), ==, n);
+  g_autofree float *have = g_new (float, n);
+  g_assert_true (jd_mel_log_spectrogram (mel, stft, wave->data, wave->shape[0], have, &error));
+  g_test_message ("log-mel against torch.stft: err %.3g", jd_test_rel_error (have, want, n));
+  jd_test_assert_close (have, want, n, 1e-5);
+}
+
+static void
 chirp (float *signal, int64_t samples, int rate)
 {
   /* 200 Hz → 4 kHz linear sweep with a slow amplitude swell. */
@@ -303,6 +358,21 @@ test_mel_inverse (void)
   double err = jd_test_rel_error (lin, want, (gsize) (frames * 64));
   g_test_message ("mel pseudo-inverse round trip: err %.3g", err);
   g_assert_cmpfloat (err, <=, 0.05);
+
+  /* Griffin-Lim from the log-mel alone: the waveform it makes has nearly that mel spectrum. */
+  g_autofree float *wave = g_new (float, samples);
+  JdGriffinLimConfig config = jd_griffin_lim_config_default ();
+  config.iterations = 32;
+  g_assert_true (jd_griffin_lim_log_mel (mel, stft, log_mel, frames, &config, wave, samples,
+                                         &error));
+  g_assert_no_error (error);
+  g_autofree float *heard = g_new (float, frames * 64);
+  g_assert_true (jd_mel_log_spectrogram (mel, stft, wave, samples, heard, &error));
+  for (int64_t i = 0; i < frames * 64; i++)
+    lin[i] = expf (heard[i]);
+  double mel_err = jd_test_rel_error (lin, want, (gsize) (frames * 64));
+  g_test_message ("Griffin-Lim from log-mel, 32 iterations: mel err %.3g", mel_err);
+  g_assert_cmpfloat (mel_err, <=, 0.1);
 }
 
 static void
@@ -363,6 +433,7 @@ main (int argc, char **argv)
   g_test_add_func ("/audio-dsp/stft", test_stft);
   g_test_add_func ("/audio-dsp/mel-filters", test_mel_filters);
   g_test_add_func ("/audio-dsp/tone-peak", test_tone_peak);
+  g_test_add_func ("/audio-dsp/log-mel-reference", test_log_mel_reference);
   g_test_add_func ("/audio-dsp/mel-inverse", test_mel_inverse);
   g_test_add_func ("/audio-dsp/griffin-lim", test_griffin_lim);
   return g_test_run ();

@@ -41,6 +41,29 @@ test_parity (void)
   double err = jd_test_rel_error (wave->data, expected, n);
   g_test_message ("vocoder parity: err %.3g over %zu samples", err, n);
   jd_test_assert_close (wave->data, expected, n, 1e-4);
+
+  /* A batch of two (the golden mel and a shifted copy) gives each as alone. */
+  const int64_t per = jd_tensor_numel (mel);
+  g_autoptr (JdTensor) pair = jd_tensor_new (jd_test_backend (), JD_DTYPE_F32, 3,
+                                             (int64_t[]) { 2, mel->shape[1], mel->shape[2] },
+                                             &error);
+  g_autoptr (JdTensor) shifted = jd_tensor_new (jd_test_backend (), JD_DTYPE_F32, 3, mel->shape,
+                                                &error);
+  for (int64_t i = 0; i < per; i++)
+    {
+      float m = ((float *) mel->data)[i];
+      ((float *) pair->data)[i] = m;
+      ((float *) pair->data)[per + i] = ((float *) shifted->data)[i] = 0.5f * m - 1.0f;
+    }
+  g_autoptr (JdTensor) pair_wave = jd_vocoder_run (vocoder, pair, &error);
+  g_assert_no_error (error);
+  g_autoptr (JdTensor) shifted_wave = jd_vocoder_run (vocoder, shifted, &error);
+  g_assert_no_error (error);
+  jd_test_assert_close (pair_wave->data, expected, n, 1e-4);
+  g_autofree double *shifted_want = g_new (double, n);
+  for (gsize i = 0; i < n; i++)
+    shifted_want[i] = ((float *) shifted_wave->data)[i];
+  jd_test_assert_close ((float *) pair_wave->data + n, shifted_want, n, 1e-5);
 }
 
 static void
@@ -211,6 +234,48 @@ test_weight_norm_load (void)
   g_assert_nonnull (strstr (error->message, "[1, 5, 7]"));
 }
 
+static JdTensor *
+random_tensor (GRand *rng, int ndim, const int64_t *shape)
+{
+  return jd_test_tensor_random (rng, 0.25f, 1.0f, ndim, shape);
+}
+
+static void
+test_weight_norm_store (void)
+{
+  /* Folding into an in-memory store: the result is kept under "<name>.weight" and returned
+   * again on the next lookup; a magnitude of the wrong shape names the tensor. */
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GRand) rng = jd_test_rng ();
+  g_autoptr (JdWeights) store = jd_weights_new (NULL, jd_test_backend ());
+  const int64_t vshape[3] = { 4, 2, 3 }, gshape[3] = { 4, 1, 1 }, bad_gshape[3] = { 5, 1, 1 };
+  JdTensor *g = random_tensor (rng, 3, gshape);
+  JdTensor *v = random_tensor (rng, 3, vshape);
+  double want[24];
+  for (int o = 0; o < 4; o++)
+    {
+      double norm = 0;
+      for (int i = 0; i < 6; i++)
+        norm += pow (((float *) v->data)[o * 6 + i], 2);
+      for (int i = 0; i < 6; i++)
+        want[o * 6 + i] = ((float *) g->data)[o] * ((float *) v->data)[o * 6 + i] / sqrt (norm);
+    }
+  g_assert_true (jd_weights_add (store, "c.parametrizations.weight.original0", g, &error));
+  g_assert_true (jd_weights_add (store, "c.parametrizations.weight.original1", v, &error));
+  const JdTensor *w = jd_weight_norm_get (store, "c", 3, vshape, &error);
+  g_assert_no_error (error);
+  jd_test_assert_close (w->data, want, 24, 1e-6);
+  g_assert_true (jd_weights_has (store, "c.weight"));
+  g_assert_true (jd_weight_norm_get (store, "c", 3, vshape, &error) == w);
+
+  g_assert_true (jd_weights_add (store, "d.weight_g", random_tensor (rng, 3, bad_gshape),
+                                 &error));
+  g_assert_true (jd_weights_add (store, "d.weight_v", random_tensor (rng, 3, vshape), &error));
+  g_assert_null (jd_weight_norm_get (store, "d", 3, vshape, &error));
+  g_assert_error (error, JD_ERROR, JD_ERROR_MODEL_FILE);
+  g_assert_nonnull (strstr (error->message, "d.weight_g"));
+}
+
 static void
 test_shape_mismatch (void)
 {
@@ -267,6 +332,7 @@ main (int argc, char **argv)
   g_test_add_func ("/vocoder/parity", test_parity);
   g_test_add_func ("/vocoder/weight-norm-fold", test_fold);
   g_test_add_func ("/vocoder/weight-norm-load", test_weight_norm_load);
+  g_test_add_func ("/vocoder/weight-norm-store", test_weight_norm_store);
   g_test_add_func ("/vocoder/shape-mismatch", test_shape_mismatch);
   g_test_add_func ("/vocoder/config-errors", test_config_errors);
   return g_test_run ();

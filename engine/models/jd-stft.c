@@ -2,7 +2,6 @@
 #include "jd-stft.h"
 
 #include <math.h>
-#include <string.h>
 
 #include "jd-error.h"
 #include "jd-fft.h"
@@ -109,17 +108,17 @@ jd_stft_forward (const JdStft *self, const float *signal, int64_t samples, doubl
   const int n = c->n_fft, bins = jd_stft_bins (self);
 #pragma omp parallel
   {
-    double complex *in = g_new (double complex, 3 * (gsize) n);
-    double complex *out = in + n, *scratch = out + n;
+    double *in = g_new (double, n);
+    double complex *scratch = g_new (double complex, 3 * (gsize) n);
 #pragma omp for schedule(static)
     for (int64_t f = 0; f < frames; f++)
       {
         for (int t = 0; t < n; t++)
           in[t] = self->window[t] * padded_sample (signal, samples, c->pad, f * c->hop + t);
-        jd_fft_forward (self->fft, in, out, scratch);
-        memcpy (spec + f * bins, out, sizeof (double complex) * (gsize) bins);
+        jd_fft_forward_real (self->fft, in, spec + f * bins, scratch);
       }
     g_free (in);
+    g_free (scratch);
   }
   return TRUE;
 }
@@ -136,26 +135,18 @@ jd_stft_inverse (const JdStft *self, const double complex *spec, int64_t frames,
   g_autofree double *frames_out = g_new (double, (gsize) frames * n);
 #pragma omp parallel
   {
-    double complex *in = g_new (double complex, 3 * (gsize) n);
-    double complex *out = in + n, *scratch = out + n;
+    double complex *scratch = g_new (double complex, 3 * (gsize) n);
 #pragma omp for schedule(static)
     for (int64_t f = 0; f < frames; f++)
       {
-        /* A real signal's spectrum: the upper half mirrors the lower. The imaginary parts of
-         * the DC and Nyquist bins cannot belong to a real frame and are dropped, as irfft does. */
-        const double complex *s = spec + f * bins;
-        in[0] = creal (s[0]);
-        for (int k = 1; k < bins; k++)
-          in[k] = s[k];
-        if (n % 2 == 0)
-          in[n / 2] = creal (s[n / 2]);
-        for (int k = bins; k < n; k++)
-          in[k] = conj (s[n - k]);
-        jd_fft_inverse (self->fft, in, out, scratch);
+        /* The imaginary parts of the DC and Nyquist bins cannot belong to a real frame and are
+         * dropped, as irfft does. */
+        double *out = frames_out + f * n;
+        jd_fft_inverse_real (self->fft, spec + f * bins, out, scratch);
         for (int t = 0; t < n; t++)
-          frames_out[f * n + t] = creal (out[t]) * self->window[t];
+          out[t] *= self->window[t];
       }
-    g_free (in);
+    g_free (scratch);
   }
   /* Overlap-add serially: neighbouring frames share samples. */
   for (int64_t f = 0; f < frames; f++)

@@ -1,10 +1,9 @@
 /* jd-vocoder.c — HiFi-GAN on the engine's ops. */
 #include "jd-vocoder.h"
 
-#include <string.h>
-
 #include "jd-config-read.h"
 #include "jd-error.h"
+#include "jd-layers.h"
 #include "jd-ops.h"
 #include "jd-weight-norm.h"
 
@@ -335,8 +334,6 @@ jd_vocoder_run (JdVocoder *self, const JdTensor *mel, GError **error)
   if (wave == NULL || !jd_unary (self->backend, JD_UNARY_TANH, 0, 0, wave, wave, error))
     return NULL;
   /* (B, 1, L) → (B, L): the same contiguous bytes. */
-  wave->ndim = 2;
-  wave->shape[1] = wave->shape[2];
-  wave->shape[2] = 0;
+  jd_tensor_reshape (wave, 2, (const int64_t[]) { batch, wave->shape[2] });
   return g_steal_pointer (&wave);
 }
