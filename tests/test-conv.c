@@ -347,8 +347,14 @@ test_refusals (void)
     REFUSED (jd_conv2d (backend, small, w, NULL, 1, 0, dst, &_error), "conv2d", "kernel");
   }
   {
-    g_autoptr (JdTensor) alias = jd_tensor_new_view (backend, JD_DTYPE_F32, 4, ds, w->data);
-    REFUSED (jd_conv2d (backend, x, w, NULL, 1, 1, alias, &_error), "conv2d",
+    /* An output that overlaps the weight: both views into one buffer large enough for either
+     * (a view of the output's size over the weight alone would run past its allocation). */
+    g_autoptr (JdTensor) buffer = jd_test_tensor_random (rng, -1, 1, 4, ds);
+    g_autoptr (JdTensor) shared_w = jd_tensor_new_view (backend, JD_DTYPE_F32, 4, ws,
+                                                        buffer->data);
+    g_autoptr (JdTensor) alias = jd_tensor_new_view (backend, JD_DTYPE_F32, 4, ds,
+                                                     (float *) buffer->data + 16);
+    REFUSED (jd_conv2d (backend, x, shared_w, NULL, 1, 1, alias, &_error), "conv2d",
              "shares memory with weight");
   }
   for (int i = 0; i < 16; i++)
