@@ -371,11 +371,7 @@ jd_audio_unet_new (JdWeights *weights, JsonObject *config, const char *config_pa
   TRY (jd_conv2d_layer_init (&unet->conv_out, weights, p_conv_out, ch[0], unet->out_channels, 3,
                              1, 1, error));
 
-  unet->stage_names = g_new0 (char *, n + 3);
-  unet->stage_names[0] = g_strdup ("conv_in");
-  for (int i = 0; i < n; i++)
-    unet->stage_names[i + 1] = g_strdup_printf ("down_blocks.%d", i);
-  unet->stage_names[n + 1] = g_strdup ("mid_block");
+  unet->stage_names = jd_unet_stage_names_new (n);
   return g_steal_pointer (&unet);
 }
 
@@ -400,18 +396,13 @@ jd_audio_unet_get_stage_name (JdAudioUNet *unet, guint stage)
 int
 jd_audio_unet_find_stage (JdAudioUNet *unet, const char *name)
 {
-  for (guint i = 0; i < jd_audio_unet_get_n_stages (unet); i++)
-    if (strcmp (unet->stage_names[i], name) == 0)
-      return (int) i;
-  return -1;
+  return jd_unet_stage_find (unet->stage_names, name);
 }
 
 int64_t
 jd_audio_unet_get_stage_channels (JdAudioUNet *unet, guint stage)
 {
-  if (stage == 0)
-    return unet->channels[0];
-  return unet->channels[MIN ((int) stage - 1, unet->n_blocks - 1)];
+  return jd_unet_stage_channels (unet->channels, unet->n_blocks, stage);
 }
 
 JdTensor *

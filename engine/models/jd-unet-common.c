@@ -1,5 +1,7 @@
 #include "jd-unet-common.h"
 
+#include <string.h>
+
 #include "jd-config-read.h"
 #include "jd-error.h"
 
@@ -89,4 +91,32 @@ jd_unet_config_per_block (JsonObject *object, const char *path, const char *key,
   for (int i = 0; i < n_blocks; i++)
     out[i] = value;
   return TRUE;
+}
+
+char **
+jd_unet_stage_names_new (int n_blocks)
+{
+  char **names = g_new0 (char *, n_blocks + 3);
+  names[0] = g_strdup ("conv_in");
+  for (int i = 0; i < n_blocks; i++)
+    names[i + 1] = g_strdup_printf ("down_blocks.%d", i);
+  names[n_blocks + 1] = g_strdup ("mid_block");
+  return names;
+}
+
+int
+jd_unet_stage_find (char *const *names, const char *name)
+{
+  for (int i = 0; names[i] != NULL; i++)
+    if (strcmp (names[i], name) == 0)
+      return i;
+  return -1;
+}
+
+int64_t
+jd_unet_stage_channels (const int64_t *block_channels, int n_blocks, guint stage)
+{
+  if (stage == 0)
+    return block_channels[0];
+  return block_channels[MIN ((int) stage - 1, n_blocks - 1)];
 }

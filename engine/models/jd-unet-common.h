@@ -25,6 +25,13 @@ gboolean   jd_unet_skips_replace_last (GPtrArray *skips, const JdTensor *h, GErr
 /* Removes and returns the last skip (owned by the caller), or NULL with an error. */
 JdTensor  *jd_unet_skips_pop          (GPtrArray *skips, GError **error);
 
+/* The encoder stages of a UNet with n_blocks down blocks: "conv_in", "down_blocks.{i}",
+ * "mid_block" (NULL-terminated; free with g_strfreev), the index of a stage by name (-1 when
+ * absent), and the channels a stage outputs given the blocks' output channels. */
+char     **jd_unet_stage_names_new   (int n_blocks);
+int        jd_unet_stage_find        (char *const *names, const char *name);
+int64_t    jd_unet_stage_channels    (const int64_t *block_channels, int n_blocks, guint stage);
+
 /* A per-block integer: either one integer for every block or a list of n_blocks of them
  * (diffusers' configs use both forms). Absent: default_value, unless it is < 0 (required). */
 gboolean   jd_unet_config_per_block   (JsonObject *object, const char *path, const char *key,
