@@ -41,35 +41,6 @@ parse_attention (const char *text, JdAttentionMode *mode)
   return FALSE;
 }
 
-/* The bundle config from the model file's metadata. The file is read as plain safetensors:
- * only the config and the denoiser's tensors are needed here. */
-static JsonNode *
-read_config (JdSafetensors *file, GError **error)
-{
-  const char *text = jd_safetensors_get_metadata (file, JD_BUNDLE_CONFIG_KEY);
-  if (text == NULL)
-    {
-      g_autofree char *name = jd_safetensors_quote (jd_safetensors_get_name (file));
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "The model file “%s” has no “%s” metadata: it is not a JointDiT bundle", name,
-                   JD_BUNDLE_CONFIG_KEY);
-      return NULL;
-    }
-  g_autoptr (GError) parse_error = NULL;
-  JsonNode *root = json_from_string (text, &parse_error);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-    {
-      g_autofree char *name = jd_safetensors_quote (jd_safetensors_get_name (file));
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "The model file “%s” has a “%s” that is not a JSON object%s%s", name,
-                   JD_BUNDLE_CONFIG_KEY, parse_error ? ": " : "",
-                   parse_error ? parse_error->message : "");
-      g_clear_pointer (&root, json_node_unref);
-      return NULL;
-    }
-  return root;
-}
-
 static gboolean
 add_output (JdSafetensorsWriter *writer, const char *name, const JdTensor *t, GError **error)
 {
@@ -88,14 +59,11 @@ run_denoise (const char *model_path, const char *in_path, const char *out_path,
   g_autoptr (JdBackend) backend = jd_cpu_backend_new (n_threads, &error);
   if (backend == NULL)
     return jd_cli_fail (JD_EXIT_FAILURE, "%s", error->message);
-  g_autoptr (JdSafetensors) model = jd_safetensors_open (model_path, &error);
+  g_autoptr (JdBundle) model = jd_bundle_open (model_path, &error);
   if (model == NULL)
     return jd_cli_fail (JD_EXIT_FAILURE, "%s", error->message);
-  g_autoptr (JsonNode) config = read_config (model, &error);
-  if (config == NULL)
-    return jd_cli_fail (JD_EXIT_FAILURE, "%s", error->message);
-  g_autoptr (JdWeights) weights = jd_weights_new (model, backend);
-  g_autoptr (JdJointDiT) jointdit = jd_jointdit_new (weights, json_node_get_object (config),
+  g_autoptr (JdWeights) weights = jd_weights_new (jd_bundle_get_file (model), backend);
+  g_autoptr (JdJointDiT) jointdit = jd_jointdit_new (weights, jd_bundle_get_config (model),
                                                      &error);
   if (jointdit == NULL)
     return jd_cli_fail (JD_EXIT_FAILURE, "%s", error->message);

@@ -10,15 +10,13 @@
 #include "jd-bundle.h"
 #include "jd-error.h"
 #include "jd-video-unet.h"
+#include "parity-fixtures.h"
 #include "test-util.h"
 
 #define PARITY_LIMIT 1e-4
 
-/* The parity bundle is opened as a plain safetensors file with its config parsed here:
- * make_parity_fixtures.py writes "provenance" as a string, which jd_bundle_open refuses (it
- * wants an object), and that mismatch is not this test's subject. */
 typedef struct {
-  JsonNode      *config;
+  JsonObject    *config;
   JdSafetensors *file;
   JdSafetensors *golden;
   JdWeights     *weights;
@@ -27,24 +25,9 @@ typedef struct {
 static void
 fixtures_open (Fixtures *fx)
 {
-  g_autoptr (GError) error = NULL;
-  /* JD_UNET_BUNDLE / JD_UNET_GOLDEN: check another config against goldens with the same names
-   * (a one-off check of a bigger model; see tools/reference/make_parity_fixtures.py). */
-  g_autofree char *bundle_path = g_getenv ("JD_UNET_BUNDLE")
-    ? g_strdup (g_getenv ("JD_UNET_BUNDLE"))
-    : g_test_build_filename (G_TEST_DIST, "fixtures", "reference", "parity.safetensors", NULL);
-  g_autofree char *golden_path = g_getenv ("JD_UNET_GOLDEN")
-    ? g_strdup (g_getenv ("JD_UNET_GOLDEN"))
-    : g_test_build_filename (G_TEST_DIST, "fixtures", "reference", "parity-golden.safetensors",
-                             NULL);
-  fx->file = jd_safetensors_open (bundle_path, &error);
-  g_assert_no_error (error);
-  const char *config = jd_safetensors_get_metadata (fx->file, JD_BUNDLE_CONFIG_KEY);
-  g_assert_nonnull (config);
-  fx->config = json_from_string (config, &error);
-  g_assert_no_error (error);
-  fx->golden = jd_safetensors_open (golden_path, &error);
-  g_assert_no_error (error);
+  fx->file = jd_parity_weights ();
+  fx->config = jd_parity_config (fx->file);
+  fx->golden = jd_parity_golden ();
   fx->weights = jd_weights_new (fx->file, jd_test_backend ());
 }
 
@@ -54,39 +37,29 @@ fixtures_close (Fixtures *fx)
   g_clear_pointer (&fx->weights, jd_weights_free);
   g_clear_pointer (&fx->golden, jd_safetensors_free);
   g_clear_pointer (&fx->file, jd_safetensors_free);
-  g_clear_pointer (&fx->config, json_node_unref);
+  g_clear_pointer (&fx->config, json_object_unref);
 }
 
 static JdTensor *
 golden_tensor (Fixtures *fx, const char *name)
 {
-  g_autoptr (GError) error = NULL;
-  JdTensor *t = jd_safetensors_load_f32 (fx->golden, name, jd_test_backend (), &error);
-  g_assert_no_error (error);
-  return t;
+  return jd_parity_tensor (fx->golden, name);
 }
 
 static void
 assert_matches_golden (Fixtures *fx, const JdTensor *out, const char *name)
 {
-  g_autoptr (JdTensor) want = golden_tensor (fx, name);
-  g_assert_cmpint (out->ndim, ==, want->ndim);
-  for (int i = 0; i < out->ndim; i++)
-    g_assert_cmpint (out->shape[i], ==, want->shape[i]);
-  gsize n = (gsize) jd_tensor_numel (want);
-  g_autofree double *ref = g_new (double, n);
-  const float *w = want->data;
-  for (gsize i = 0; i < n; i++)
-    ref[i] = w[i];
-  double err = jd_test_rel_error (out->data, ref, n);
-  g_test_message ("%s: err = %.3g", name, err);
+  gsize n = 0;
+  g_autofree double *ref = jd_parity_expected (fx->golden, name, &n);
+  g_assert_cmpuint (n, ==, (gsize) jd_tensor_numel (out));
+  g_test_message ("%s: err = %.3g", name, jd_test_rel_error (out->data, ref, n));
   jd_test_assert_close (out->data, ref, n, PARITY_LIMIT);
 }
 
 static JsonObject *
 config_object (Fixtures *fx, const char *key)
 {
-  return json_object_get_object_member (json_node_get_object (fx->config), key);
+  return json_object_get_object_member (fx->config, key);
 }
 
 static void
@@ -312,7 +285,7 @@ test_unet_config_errors (void)
   g_autoptr (GError) error = NULL;
 
   g_autoptr (JsonNode) audio = json_node_copy (json_object_get_member (
-    json_node_get_object (fx.config), "audio_unet"));
+    fx.config, "audio_unet"));
   json_object_set_boolean_member (json_node_get_object (audio), "text_transformers", TRUE);
   g_assert_null (jd_audio_unet_new (fx.weights, json_node_get_object (audio), "audio_unet",
                                     "audio.unet", &error));
@@ -321,7 +294,7 @@ test_unet_config_errors (void)
   g_clear_error (&error);
 
   g_autoptr (JsonNode) video = json_node_copy (json_object_get_member (
-    json_node_get_object (fx.config), "video_unet"));
+    fx.config, "video_unet"));
   JsonArray *types = json_object_get_array_member (json_node_get_object (video),
                                                    "down_block_types");
   json_array_remove_element (types, 0);
@@ -335,79 +308,6 @@ test_unet_config_errors (void)
 }
 
 /* ---- Full-scale structure: the published checkpoint layouts ------------------------------ */
-
-/* shared/reference/<name> in the source folder or any folder above it (the lists are facts
- * about public checkpoints kept beside the project), or NULL. */
-static char *
-find_published_layout (const char *name)
-{
-  g_autofree char *dir = g_strdup (g_test_get_dir (G_TEST_DIST));
-  while (dir != NULL)
-    {
-      char *candidate = g_build_filename (dir, "shared", "reference", name, NULL);
-      if (g_file_test (candidate, G_FILE_TEST_IS_REGULAR))
-        return candidate;
-      g_free (candidate);
-      char *parent = g_path_get_dirname (dir);
-      if (strcmp (parent, dir) == 0)
-        {
-          g_free (parent);
-          break;
-        }
-      g_free (dir);
-      dir = parent;
-    }
-  return NULL;
-}
-
-/* A store holding every tensor of a published layout as a view of one shared zeroed buffer
- * (calloc'd pages are never touched, so a 1.5 G-parameter layout costs one tensor's address
- * space). Tensors for which leave_out says TRUE are left out. Returns the number stored. */
-static guint
-fill_store_from_layout (JdWeights *weights, const char *path, float **buffer,
-                        gboolean (*leave_out) (const char *name))
-{
-  g_autoptr (GError) error = NULL;
-  g_autofree char *text = NULL;
-  g_assert_true (g_file_get_contents (path, &text, NULL, &error));
-  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
-  int64_t largest = 1;
-  for (int pass = 0; pass < 2; pass++)
-    {
-      guint stored = 0;
-      for (int i = 0; lines[i] != NULL; i++)
-        {
-          if (lines[i][0] == '#' || lines[i][0] == '\0')
-            continue;
-          g_auto (GStrv) cols = g_strsplit (lines[i], "\t", 2);
-          g_assert_nonnull (cols[1]);
-          int64_t shape[JD_MAX_DIMS], numel = 1;
-          int ndim = 0;
-          g_auto (GStrv) dims = g_strsplit_set (cols[1], "[], ", -1);
-          for (int d = 0; dims[d] != NULL; d++)
-            if (dims[d][0] != '\0')
-              {
-                g_assert_cmpint (ndim, <, JD_MAX_DIMS);
-                shape[ndim] = g_ascii_strtoll (dims[d], NULL, 10);
-                numel *= shape[ndim++];
-              }
-          if (pass == 0)
-            largest = MAX (largest, numel);
-          else if (leave_out == NULL || !leave_out (cols[0]))
-            {
-              JdTensor *view = jd_tensor_new_view (jd_test_backend (), JD_DTYPE_F32, ndim, shape,
-                                                   *buffer);
-              g_assert_true (jd_weights_add (weights, cols[0], view, &error));
-              stored++;
-            }
-        }
-      if (pass == 0)
-        *buffer = g_malloc0 ((gsize) largest * sizeof (float));
-      else
-        return stored;
-    }
-  g_assert_not_reached ();
-}
 
 static JsonObject *
 parse_object (const char *json)
@@ -431,8 +331,8 @@ is_text_transformer (const char *name)
 static void
 test_published_layouts (void)
 {
-  g_autofree char *svd = find_published_layout ("svd-xt.unet.tensors.tsv");
-  g_autofree char *aldm = find_published_layout ("audioldm2.unet.tensors.tsv");
+  g_autofree char *svd = jd_published_layout_find ("svd-xt.unet.tensors.tsv");
+  g_autofree char *aldm = jd_published_layout_find ("audioldm2.unet.tensors.tsv");
   if (svd == NULL || aldm == NULL)
     {
       g_test_skip ("shared/reference/*.tensors.tsv (published layouts) not found above the "
@@ -443,7 +343,7 @@ test_published_layouts (void)
   {
     g_autofree float *buffer = NULL;
     g_autoptr (JdWeights) weights = jd_weights_new (NULL, jd_test_backend ());
-    guint n = fill_store_from_layout (weights, svd, &buffer, NULL);
+    guint n = jd_published_layout_fill (weights, svd, &buffer, NULL);
     g_autoptr (JsonObject) config = parse_object (
       "{\"in_channels\": 8, \"out_channels\": 4,"
       " \"down_block_types\": [\"CrossAttnDownBlockSpatioTemporal\","
@@ -466,7 +366,7 @@ test_published_layouts (void)
   {
     g_autofree float *buffer = NULL;
     g_autoptr (JdWeights) weights = jd_weights_new (NULL, jd_test_backend ());
-    guint n = fill_store_from_layout (weights, aldm, &buffer, is_text_transformer);
+    guint n = jd_published_layout_fill (weights, aldm, &buffer, is_text_transformer);
     g_autoptr (JsonObject) config = parse_object (
       "{\"in_channels\": 8, \"out_channels\": 8,"
       " \"down_block_types\": [\"DownBlock2D\", \"CrossAttnDownBlock2D\","
