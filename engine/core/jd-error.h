@@ -23,4 +23,17 @@ typedef enum {
 
 GQuark jd_error_quark (void);
 
+/* Early returns for code whose callees set the GError: when expr is false, return NULL
+ * (JD_TRY_NULL) or FALSE (JD_TRY_FALSE); g_autoptr cleans up what was made so far. */
+#define JD_TRY_NULL(expr)  \
+  G_STMT_START {           \
+    if (!(expr))           \
+      return NULL;         \
+  } G_STMT_END
+#define JD_TRY_FALSE(expr) \
+  G_STMT_START {           \
+    if (!(expr))           \
+      return FALSE;        \
+  } G_STMT_END
+
 G_END_DECLS

@@ -9,17 +9,6 @@
 #define MAX_LAYERS 8
 #define MAX_POSITIONS 4
 
-#define TRY(expr)                 \
-  G_STMT_START {                  \
-    if (!(expr))                  \
-      return NULL;                \
-  } G_STMT_END
-#define TRY_BOOL(expr)            \
-  G_STMT_START {                  \
-    if (!(expr))                  \
-      return FALSE;               \
-  } G_STMT_END
-
 /* AudioLDM2's Transformer2D GroupNorm; nn.LayerNorm's default inside the blocks. */
 #define EPS_TRANSFORMER 1e-6f
 #define EPS_LAYER_NORM  1e-5f
@@ -79,15 +68,15 @@ transformer_init (Transformer2D *t, JdWeights *weights, const char *prefix, int6
   g_autofree char *p_norm = jd_weights_join (prefix, "norm");
   g_autofree char *p_in = jd_weights_join (prefix, "proj_in");
   g_autofree char *p_out = jd_weights_join (prefix, "proj_out");
-  TRY_BOOL (jd_group_norm_layer_init (&t->norm, weights, p_norm, channels, groups,
+  JD_TRY_FALSE (jd_group_norm_layer_init (&t->norm, weights, p_norm, channels, groups,
                                       EPS_TRANSFORMER, error));
-  TRY_BOOL (jd_conv2d_layer_init (&t->proj_in, weights, p_in, channels, channels, 1, 1, 0,
+  JD_TRY_FALSE (jd_conv2d_layer_init (&t->proj_in, weights, p_in, channels, channels, 1, 1, 0,
                                   error));
   for (int i = 0; i < n_layers; i++)
     {
       g_autofree char *p = jd_weights_join_printf (prefix, "transformer_blocks.%d", i);
       /* No context: attn2 is a second self-attention (double_self_attention). */
-      TRY_BOOL (jd_transformer_block_init (&t->blocks[i], weights, p, channels, heads,
+      JD_TRY_FALSE (jd_transformer_block_init (&t->blocks[i], weights, p, channels, heads,
                                            channels / heads, 0, TRUE, EPS_LAYER_NORM, error));
     }
   return jd_conv2d_layer_init (&t->proj_out, weights, p_out, channels, channels, 1, 1, 0, error);
@@ -100,28 +89,28 @@ transformer_forward (const Transformer2D *t, const JdTensor *x, GError **error)
   const int64_t b = x->shape[0], c = x->shape[1], h = x->shape[2], w = x->shape[3];
   g_autoptr (JdTensor) normed = jd_group_norm_layer_forward (&t->norm, x, JD_UNARY_IDENTITY,
                                                              error);
-  TRY (normed != NULL);
+  JD_TRY_NULL (normed != NULL);
   g_autoptr (JdTensor) projected = jd_conv2d_layer_forward (&t->proj_in, normed, error);
-  TRY (projected != NULL);
+  JD_TRY_NULL (projected != NULL);
   g_autoptr (JdTensor) tokens = jd_layer_new_tensor (backend, 4, (int64_t[]) { b, h, w, c },
                                                      error);
-  TRY (tokens != NULL);
-  TRY (jd_permute (backend, projected, (const int[]) { 0, 2, 3, 1 }, tokens, error));
+  JD_TRY_NULL (tokens != NULL);
+  JD_TRY_NULL (jd_permute (backend, projected, (const int[]) { 0, 2, 3, 1 }, tokens, error));
   jd_tensor_reshape (tokens, 3, (int64_t[]) { b, h * w, c });
   for (int i = 0; i < t->n_layers; i++)
     {
       JdTensor *next = jd_transformer_block_forward (&t->blocks[i], tokens, NULL, error);
-      TRY (next != NULL);
+      JD_TRY_NULL (next != NULL);
       jd_tensor_free (tokens);
       tokens = next;
     }
   jd_tensor_reshape (tokens, 4, (int64_t[]) { b, h, w, c });
   g_autoptr (JdTensor) maps = jd_layer_new_tensor (backend, 4, x->shape, error);
-  TRY (maps != NULL);
-  TRY (jd_permute (backend, tokens, (const int[]) { 0, 3, 1, 2 }, maps, error));
+  JD_TRY_NULL (maps != NULL);
+  JD_TRY_NULL (jd_permute (backend, tokens, (const int[]) { 0, 3, 1, 2 }, maps, error));
   g_autoptr (JdTensor) out = jd_conv2d_layer_forward (&t->proj_out, maps, error);
-  TRY (out != NULL);
-  TRY (jd_add (backend, out, x, out, error));
+  JD_TRY_NULL (out != NULL);
+  JD_TRY_NULL (jd_add (backend, out, x, out, error));
   return g_steal_pointer (&out);
 }
 
@@ -130,14 +119,14 @@ block_layer_forward (const Block *block, int j, const JdTensor *h, const JdTenso
                      GError **error)
 {
   JdTensor *x = jd_resnet_block2d_forward (&block->resnets[j], h, temb, error);
-  TRY (x != NULL);
+  JD_TRY_NULL (x != NULL);
   if (block->attentions == NULL)
     return x;
   for (int s = 0; s < block->n_self; s++)
     {
       JdTensor *next = transformer_forward (&block->attentions[j * block->n_self + s], x, error);
       jd_tensor_free (x);
-      TRY (next != NULL);
+      JD_TRY_NULL (next != NULL);
       x = next;
     }
   return x;
@@ -198,7 +187,7 @@ read_block_types (JsonObject *config, const char *path, const char *key, const c
                   const char *plain, int n, gboolean *is_cross, GError **error)
 {
   g_auto (GStrv) types = jd_config_string_array (config, path, key, error);
-  TRY_BOOL (types != NULL);
+  JD_TRY_FALSE (types != NULL);
   if ((int) g_strv_length (types) != n)
     return fail_config (error, path, "'s block type lists must have one entry per "
                         "block_out_channels entry");
@@ -231,7 +220,7 @@ block_init_attentions (Block *block, JdWeights *weights, const char *prefix, int
       {
         g_autofree char *p = jd_weights_join_printf (prefix, "attentions.%d",
                                                      g * n_positions + self_positions[s]);
-        TRY_BOOL (transformer_init (&block->attentions[g * n_self + s], weights, p, channels,
+        JD_TRY_FALSE (transformer_init (&block->attentions[g * n_self + s], weights, p, channels,
                                     heads, groups, tlayers, error));
       }
   return TRUE;
@@ -246,29 +235,29 @@ jd_audio_unet_new (JdWeights *weights, JsonObject *config, const char *config_pa
   const char *path = config_path;
   int64_t ch[MAX_BLOCKS];
   int n = 0;
-  TRY (jd_config_int_array (config, path, "block_out_channels", 1, 1 << 16, -1, MAX_BLOCKS, ch,
+  JD_TRY_NULL (jd_config_int_array (config, path, "block_out_channels", 1, 1 << 16, -1, MAX_BLOCKS, ch,
                             &n, error));
   unet->n_blocks = n;
   memcpy (unet->channels, ch, sizeof ch);
-  TRY (jd_config_int (config, path, "in_channels", 1, 1 << 16, &unet->in_channels, error));
-  TRY (jd_config_int (config, path, "out_channels", 1, 1 << 16, &unet->out_channels, error));
+  JD_TRY_NULL (jd_config_int (config, path, "in_channels", 1, 1 << 16, &unet->in_channels, error));
+  JD_TRY_NULL (jd_config_int (config, path, "out_channels", 1, 1 << 16, &unet->out_channels, error));
   int64_t layers[MAX_BLOCKS], heads[MAX_BLOCKS], tlayers[MAX_BLOCKS], groups = 32;
   double eps = 1e-5;
-  TRY (jd_unet_config_per_block (config, path, "layers_per_block", n, 1, MAX_LAYERS - 1, -1,
+  JD_TRY_NULL (jd_unet_config_per_block (config, path, "layers_per_block", n, 1, MAX_LAYERS - 1, -1,
                                  layers, error));
-  TRY (jd_unet_config_per_block (config, path, "num_attention_heads", n, 1, 1 << 12, -1, heads,
+  JD_TRY_NULL (jd_unet_config_per_block (config, path, "num_attention_heads", n, 1, 1 << 12, -1, heads,
                                  error));
-  TRY (jd_unet_config_per_block (config, path, "transformer_layers_per_block", n, 1, MAX_LAYERS,
+  JD_TRY_NULL (jd_unet_config_per_block (config, path, "transformer_layers_per_block", n, 1, MAX_LAYERS,
                                  1, tlayers, error));
   if (jd_config_has (config, "norm_num_groups"))
-    TRY (jd_config_int (config, path, "norm_num_groups", 1, 1 << 12, &groups, error));
+    JD_TRY_NULL (jd_config_int (config, path, "norm_num_groups", 1, 1 << 12, &groups, error));
   if (jd_config_has (config, "norm_eps"))
-    TRY (jd_config_double (config, path, "norm_eps", &eps, error));
+    JD_TRY_NULL (jd_config_double (config, path, "norm_eps", &eps, error));
   gboolean text = TRUE;
   if (jd_config_has (config, "text_transformers"))
-    TRY (jd_config_bool (config, path, "text_transformers", &text, error));
+    JD_TRY_NULL (jd_config_bool (config, path, "text_transformers", &text, error));
   if (jd_config_has (config, "image_embed_dim"))
-    TRY (jd_config_int (config, path, "image_embed_dim", 1, 1 << 16, &unet->image_embed_dim,
+    JD_TRY_NULL (jd_config_int (config, path, "image_embed_dim", 1, 1 << 16, &unet->image_embed_dim,
                         error));
   for (int i = 0; i < n; i++)
     if (ch[i] % groups != 0 || ch[i] % heads[i] != 0)
@@ -278,12 +267,12 @@ jd_audio_unet_new (JdWeights *weights, JsonObject *config, const char *config_pa
         return NULL;
       }
   int n_positions[MAX_BLOCKS], self_positions[MAX_BLOCKS][MAX_POSITIONS], n_self[MAX_BLOCKS];
-  TRY (read_attention_positions (config, path, n, text, n_positions, self_positions, n_self,
+  JD_TRY_NULL (read_attention_positions (config, path, n, text, n_positions, self_positions, n_self,
                                  error));
   gboolean down_cross[MAX_BLOCKS], up_cross[MAX_BLOCKS];
-  TRY (read_block_types (config, path, "down_block_types", "CrossAttnDownBlock2D", "DownBlock2D",
+  JD_TRY_NULL (read_block_types (config, path, "down_block_types", "CrossAttnDownBlock2D", "DownBlock2D",
                          n, down_cross, error));
-  TRY (read_block_types (config, path, "up_block_types", "CrossAttnUpBlock2D", "UpBlock2D", n,
+  JD_TRY_NULL (read_block_types (config, path, "up_block_types", "CrossAttnUpBlock2D", "UpBlock2D", n,
                          up_cross, error));
 
   const int64_t temb = 4 * ch[0];
@@ -293,12 +282,12 @@ jd_audio_unet_new (JdWeights *weights, JsonObject *config, const char *config_pa
   g_autofree char *p_conv_in = jd_weights_join (prefix, "conv_in");
   g_autofree char *p_norm_out = jd_weights_join (prefix, "conv_norm_out");
   g_autofree char *p_conv_out = jd_weights_join (prefix, "conv_out");
-  TRY (jd_timestep_embedding_init (&unet->time_embedding, weights, p_time, ch[0], temb, temb,
+  JD_TRY_NULL (jd_timestep_embedding_init (&unet->time_embedding, weights, p_time, ch[0], temb, temb,
                                    error));
   if (unet->image_embed_dim > 0)
-    TRY (jd_linear_layer_init (&unet->image_proj, weights, p_image, unet->image_embed_dim, temb,
+    JD_TRY_NULL (jd_linear_layer_init (&unet->image_proj, weights, p_image, unet->image_embed_dim, temb,
                                TRUE, error));
-  TRY (jd_conv2d_layer_init (&unet->conv_in, weights, p_conv_in, unet->in_channels, ch[0], 3, 1,
+  JD_TRY_NULL (jd_conv2d_layer_init (&unet->conv_in, weights, p_conv_in, unet->in_channels, ch[0], 3, 1,
                              1, error));
 
   for (int i = 0; i < n; i++)
@@ -309,19 +298,19 @@ jd_audio_unet_new (JdWeights *weights, JsonObject *config, const char *config_pa
       for (int j = 0; j < block->n_layers; j++)
         {
           g_autofree char *pr = jd_weights_join_printf (p, "resnets.%d", j);
-          TRY (jd_resnet_block2d_init (&block->resnets[j], weights, pr,
+          JD_TRY_NULL (jd_resnet_block2d_init (&block->resnets[j], weights, pr,
                                        j == 0 ? ch[MAX (i - 1, 0)] : ch[i], ch[i], temb,
                                        (int) groups, (float) eps, error));
         }
       if (down_cross[i])
-        TRY (block_init_attentions (block, weights, p, block->n_layers, n_positions[i],
+        JD_TRY_NULL (block_init_attentions (block, weights, p, block->n_layers, n_positions[i],
                                     self_positions[i], n_self[i], ch[i], (int) heads[i],
                                     (int) groups, (int) tlayers[i], error));
       block->has_downsample = i < n - 1;
       if (block->has_downsample)
         {
           g_autofree char *pd = jd_weights_join (p, "downsamplers.0");
-          TRY (jd_downsample2d_init (&block->downsample, weights, pd, ch[i], 1, error));
+          JD_TRY_NULL (jd_downsample2d_init (&block->downsample, weights, pd, ch[i], 1, error));
         }
     }
   {
@@ -331,10 +320,10 @@ jd_audio_unet_new (JdWeights *weights, JsonObject *config, const char *config_pa
     for (int j = 0; j < 2; j++)
       {
         g_autofree char *pr = jd_weights_join_printf (p, "resnets.%d", j);
-        TRY (jd_resnet_block2d_init (&mid->resnets[j], weights, pr, ch[n - 1], ch[n - 1], temb,
+        JD_TRY_NULL (jd_resnet_block2d_init (&mid->resnets[j], weights, pr, ch[n - 1], ch[n - 1], temb,
                                      (int) groups, (float) eps, error));
       }
-    TRY (block_init_attentions (mid, weights, p, 1, n_positions[n - 1], self_positions[n - 1],
+    JD_TRY_NULL (block_init_attentions (mid, weights, p, 1, n_positions[n - 1], self_positions[n - 1],
                                 n_self[n - 1], ch[n - 1], (int) heads[n - 1], (int) groups,
                                 (int) tlayers[n - 1], error));
   }
@@ -351,24 +340,24 @@ jd_audio_unet_new (JdWeights *weights, JsonObject *config, const char *config_pa
         {
           const int64_t skip_ch = j == block->n_layers - 1 ? in_ch : out_ch;
           g_autofree char *pr = jd_weights_join_printf (p, "resnets.%d", j);
-          TRY (jd_resnet_block2d_init (&block->resnets[j], weights, pr,
+          JD_TRY_NULL (jd_resnet_block2d_init (&block->resnets[j], weights, pr,
                                        (j == 0 ? prev_ch : out_ch) + skip_ch, out_ch, temb,
                                        (int) groups, (float) eps, error));
         }
       if (up_cross[i])
-        TRY (block_init_attentions (block, weights, p, block->n_layers, n_positions[r],
+        JD_TRY_NULL (block_init_attentions (block, weights, p, block->n_layers, n_positions[r],
                                     self_positions[r], n_self[r], out_ch, (int) heads[r],
                                     (int) groups, (int) tlayers[r], error));
       block->has_upsample = i < n - 1;
       if (block->has_upsample)
         {
           g_autofree char *pu = jd_weights_join (p, "upsamplers.0");
-          TRY (jd_upsample2d_init (&block->upsample, weights, pu, out_ch, error));
+          JD_TRY_NULL (jd_upsample2d_init (&block->upsample, weights, pu, out_ch, error));
         }
     }
-  TRY (jd_group_norm_layer_init (&unet->conv_norm_out, weights, p_norm_out, ch[0], (int) groups,
+  JD_TRY_NULL (jd_group_norm_layer_init (&unet->conv_norm_out, weights, p_norm_out, ch[0], (int) groups,
                                  (float) eps, error));
-  TRY (jd_conv2d_layer_init (&unet->conv_out, weights, p_conv_out, ch[0], unet->out_channels, 3,
+  JD_TRY_NULL (jd_conv2d_layer_init (&unet->conv_out, weights, p_conv_out, ch[0], unet->out_channels, 3,
                              1, 1, error));
 
   unet->stage_names = jd_unet_stage_names_new (n);
@@ -431,21 +420,21 @@ jd_audio_unet_embed (JdAudioUNet *unet, const JdTensor *timestep, int64_t batch,
     }
   g_autoptr (JdTensor) features = jd_sinusoids (backend, timestep, (int) unet->channels[0],
                                                 error);
-  TRY (features != NULL);
+  JD_TRY_NULL (features != NULL);
   g_autoptr (JdTensor) t_emb = jd_timestep_embedding_forward (&unet->time_embedding, features,
                                                               error);
-  TRY (t_emb != NULL);
+  JD_TRY_NULL (t_emb != NULL);
   g_autoptr (JdTensor) emb = jd_layer_new_tensor (backend, 2,
                                                   (int64_t[]) { batch, unet->temb_channels },
                                                   error);
-  TRY (emb != NULL);
-  TRY (jd_broadcast (backend, t_emb, emb, error));
+  JD_TRY_NULL (emb != NULL);
+  JD_TRY_NULL (jd_broadcast (backend, t_emb, emb, error));
   if (image_embeds != NULL)
     {
       g_autoptr (JdTensor) image = jd_linear_layer_forward (&unet->image_proj, image_embeds,
                                                             error);
-      TRY (image != NULL);
-      TRY (jd_add (backend, emb, image, emb, error));
+      JD_TRY_NULL (image != NULL);
+      JD_TRY_NULL (jd_add (backend, emb, image, emb, error));
     }
   return g_steal_pointer (&emb);
 }
@@ -471,14 +460,14 @@ jd_audio_unet_run_stage (JdAudioUNet *unet, guint stage, const JdTensor *h, GPtr
   if (stage == 0)
     {
       g_autoptr (JdTensor) out = jd_conv2d_layer_forward (&unet->conv_in, h, error);
-      TRY (out != NULL);
-      TRY (jd_unet_skips_push_copy (skips, out, error));
+      JD_TRY_NULL (out != NULL);
+      JD_TRY_NULL (jd_unet_skips_push_copy (skips, out, error));
       return g_steal_pointer (&out);
     }
   if (stage == (guint) unet->n_blocks + 1)
     {
       g_autoptr (JdTensor) x = block_layer_forward (&unet->mid, 0, h, temb, error);
-      TRY (x != NULL);
+      JD_TRY_NULL (x != NULL);
       return jd_resnet_block2d_forward (&unet->mid.resnets[1], x, temb, error);
     }
   const Block *block = &unet->down[stage - 1];
@@ -487,17 +476,17 @@ jd_audio_unet_run_stage (JdAudioUNet *unet, guint stage, const JdTensor *h, GPtr
   for (int j = 0; j < block->n_layers; j++)
     {
       JdTensor *next = block_layer_forward (block, j, current, temb, error);
-      TRY (next != NULL);
+      JD_TRY_NULL (next != NULL);
       g_clear_pointer (&x, jd_tensor_free);
       x = next;
       current = x;
-      TRY (jd_unet_skips_push_copy (skips, x, error));
+      JD_TRY_NULL (jd_unet_skips_push_copy (skips, x, error));
     }
   if (block->has_downsample)
     {
       g_autoptr (JdTensor) down = jd_downsample2d_forward (&block->downsample, x, error);
-      TRY (down != NULL);
-      TRY (jd_unet_skips_push_copy (skips, down, error));
+      JD_TRY_NULL (down != NULL);
+      JD_TRY_NULL (jd_unet_skips_push_copy (skips, down, error));
       return g_steal_pointer (&down);
     }
   return g_steal_pointer (&x);
@@ -516,7 +505,7 @@ jd_audio_unet_decode (JdAudioUNet *unet, const JdTensor *h, GPtrArray *skips,
       for (int j = 0; j < block->n_layers; j++)
         {
           g_autoptr (JdTensor) skip = jd_unet_skips_pop (skips, error);
-          TRY (skip != NULL);
+          JD_TRY_NULL (skip != NULL);
           if (skip->ndim != 4 || skip->shape[0] != current->shape[0]
               || skip->shape[2] != current->shape[2] || skip->shape[3] != current->shape[3])
             {
@@ -530,10 +519,10 @@ jd_audio_unet_decode (JdAudioUNet *unet, const JdTensor *h, GPtrArray *skips,
           g_autoptr (JdTensor) cat = jd_layer_new_tensor (
             backend, 4, (int64_t[]) { current->shape[0], current->shape[1] + skip->shape[1],
                                       current->shape[2], current->shape[3] }, error);
-          TRY (cat != NULL);
-          TRY (jd_concat (backend, 2, (const JdTensor *[]) { current, skip }, 1, cat, error));
+          JD_TRY_NULL (cat != NULL);
+          JD_TRY_NULL (jd_concat (backend, 2, (const JdTensor *[]) { current, skip }, 1, cat, error));
           JdTensor *next = block_layer_forward (block, j, cat, temb, error);
-          TRY (next != NULL);
+          JD_TRY_NULL (next != NULL);
           g_clear_pointer (&x, jd_tensor_free);
           x = next;
           current = x;
@@ -548,7 +537,7 @@ jd_audio_unet_decode (JdAudioUNet *unet, const JdTensor *h, GPtrArray *skips,
               ow = next_skip->shape[3];
             }
           JdTensor *up = jd_upsample2d_forward (&block->upsample, x, oh, ow, error);
-          TRY (up != NULL);
+          JD_TRY_NULL (up != NULL);
           g_clear_pointer (&x, jd_tensor_free);
           x = up;
           current = x;
@@ -556,7 +545,7 @@ jd_audio_unet_decode (JdAudioUNet *unet, const JdTensor *h, GPtrArray *skips,
     }
   g_autoptr (JdTensor) normed = jd_group_norm_layer_forward (&unet->conv_norm_out, current,
                                                              JD_UNARY_SILU, error);
-  TRY (normed != NULL);
+  JD_TRY_NULL (normed != NULL);
   return jd_conv2d_layer_forward (&unet->conv_out, normed, error);
 }
 
@@ -574,14 +563,14 @@ jd_audio_unet_forward (JdAudioUNet *unet, const JdTensor *sample, const JdTensor
     }
   g_autoptr (JdTensor) temb = jd_audio_unet_embed (unet, timestep, sample->shape[0],
                                                    image_embeds, error);
-  TRY (temb != NULL);
+  JD_TRY_NULL (temb != NULL);
   g_autoptr (GPtrArray) skips = jd_unet_skips_new ();
   g_autoptr (JdTensor) h = NULL;
   const JdTensor *current = sample;
   for (guint s = 0; s < jd_audio_unet_get_n_stages (unet); s++)
     {
       JdTensor *next = jd_audio_unet_run_stage (unet, s, current, skips, temb, error);
-      TRY (next != NULL);
+      JD_TRY_NULL (next != NULL);
       g_clear_pointer (&h, jd_tensor_free);
       h = next;
       current = h;

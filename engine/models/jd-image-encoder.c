@@ -7,17 +7,6 @@
 #include "jd-config-read.h"
 #include "jd-error.h"
 
-#define TRY(expr)                 \
-  G_STMT_START {                  \
-    if (!(expr))                  \
-      return NULL;                \
-  } G_STMT_END
-#define TRY_BOOL(expr)            \
-  G_STMT_START {                  \
-    if (!(expr))                  \
-      return FALSE;               \
-  } G_STMT_END
-
 typedef struct {
   JdLayerNormLayer layer_norm1, layer_norm2;
   JdLinearLayer    q_proj, k_proj, v_proj, out_proj, fc1, fc2;
@@ -50,12 +39,12 @@ jd_image_encoder_config_read (JsonObject *object, const char *path, JdImageEncod
   for (gsize i = 0; i < G_N_ELEMENTS (ints); i++)
     {
       int64_t v;
-      TRY_BOOL (jd_config_int (object, path, ints[i].key, 1, ints[i].max, &v, error));
+      JD_TRY_FALSE (jd_config_int (object, path, ints[i].key, 1, ints[i].max, &v, error));
       G_STRUCT_MEMBER (int, config, ints[i].offset) = (int) v;
     }
-  TRY_BOOL (jd_config_double (object, path, "layer_norm_eps", &config->layer_norm_eps, error));
+  JD_TRY_FALSE (jd_config_double (object, path, "layer_norm_eps", &config->layer_norm_eps, error));
   const char *act = jd_config_string (object, path, "hidden_act", error);
-  TRY_BOOL (act != NULL);
+  JD_TRY_FALSE (act != NULL);
   if (strcmp (act, "gelu") == 0)
     config->hidden_act = JD_CLIP_ACT_GELU;
   else if (strcmp (act, "quick_gelu") == 0)
@@ -104,20 +93,20 @@ jd_image_encoder_new (JdWeights *weights, const JdImageEncoderConfig *config, co
   const float eps = (float) c->layer_norm_eps;
   g_autofree char *emb = name (prefix, "vision_model.embeddings");
   self->class_embedding = jd_weights_get_in (weights, emb, "class_embedding", 1, &hidden, error);
-  TRY (self->class_embedding != NULL);
+  JD_TRY_NULL (self->class_embedding != NULL);
   self->patch_weight = jd_weights_get_in (weights, emb, "patch_embedding.weight", 4,
                                           (int64_t[]) { hidden, c->num_channels, c->patch_size,
                                                         c->patch_size }, error);
-  TRY (self->patch_weight != NULL);
+  JD_TRY_NULL (self->patch_weight != NULL);
   self->position_embedding = jd_weights_get_in (weights, emb, "position_embedding.weight", 2,
                                                 (int64_t[]) { grid * grid + 1, hidden }, error);
-  TRY (self->position_embedding != NULL);
+  JD_TRY_NULL (self->position_embedding != NULL);
   g_autofree char *pre = name (prefix, "vision_model.pre_layrnorm");
   g_autofree char *post = name (prefix, "vision_model.post_layernorm");
   g_autofree char *proj = name (prefix, "visual_projection");
-  TRY (jd_layer_norm_layer_init (&self->pre_layrnorm, weights, pre, hidden, eps, error));
-  TRY (jd_layer_norm_layer_init (&self->post_layernorm, weights, post, hidden, eps, error));
-  TRY (jd_linear_layer_init (&self->visual_projection, weights, proj, hidden, c->projection_dim,
+  JD_TRY_NULL (jd_layer_norm_layer_init (&self->pre_layrnorm, weights, pre, hidden, eps, error));
+  JD_TRY_NULL (jd_layer_norm_layer_init (&self->post_layernorm, weights, post, hidden, eps, error));
+  JD_TRY_NULL (jd_linear_layer_init (&self->visual_projection, weights, proj, hidden, c->projection_dim,
                              FALSE, error));
   self->layers = g_new0 (EncoderLayer, c->num_hidden_layers);
   for (int i = 0; i < c->num_hidden_layers; i++)
@@ -132,7 +121,7 @@ jd_image_encoder_new (JdWeights *weights, const JdImageEncoderConfig *config, co
       g_autofree char *o = name (p, "self_attn.out_proj");
       g_autofree char *fc1 = name (p, "mlp.fc1");
       g_autofree char *fc2 = name (p, "mlp.fc2");
-      TRY (jd_layer_norm_layer_init (&l->layer_norm1, weights, ln1, hidden, eps, error)
+      JD_TRY_NULL (jd_layer_norm_layer_init (&l->layer_norm1, weights, ln1, hidden, eps, error)
            && jd_layer_norm_layer_init (&l->layer_norm2, weights, ln2, hidden, eps, error)
            && jd_linear_layer_init (&l->q_proj, weights, q, hidden, hidden, TRUE, error)
            && jd_linear_layer_init (&l->k_proj, weights, k, hidden, hidden, TRUE, error)
@@ -170,28 +159,28 @@ layer_forward (JdImageEncoder *self, const EncoderLayer *l, JdTensor *x, GError 
   const int heads = c->num_attention_heads;
   const float scale = (float) (1.0 / sqrt ((double) (c->hidden_size / heads)));
   g_autoptr (JdTensor) n1 = jd_layer_norm_layer_forward (&l->layer_norm1, x, error);
-  TRY_BOOL (n1 != NULL);
+  JD_TRY_FALSE (n1 != NULL);
   g_autoptr (JdTensor) q = jd_linear_layer_forward (&l->q_proj, n1, error);
   g_autoptr (JdTensor) k = q ? jd_linear_layer_forward (&l->k_proj, n1, error) : NULL;
   g_autoptr (JdTensor) v = k ? jd_linear_layer_forward (&l->v_proj, n1, error) : NULL;
-  TRY_BOOL (v != NULL);
+  JD_TRY_FALSE (v != NULL);
   g_autoptr (JdTensor) attended = jd_layer_new_tensor (backend, 3, q->shape, error);
-  TRY_BOOL (attended != NULL);
-  TRY_BOOL (jd_attention (backend, q, k, v, heads, scale, 0, NULL, NULL, attended, error));
+  JD_TRY_FALSE (attended != NULL);
+  JD_TRY_FALSE (jd_attention (backend, q, k, v, heads, scale, 0, NULL, NULL, attended, error));
   g_autoptr (JdTensor) projected = jd_linear_layer_forward (&l->out_proj, attended, error);
-  TRY_BOOL (projected != NULL && jd_add (backend, x, projected, x, error));
+  JD_TRY_FALSE (projected != NULL && jd_add (backend, x, projected, x, error));
 
   g_autoptr (JdTensor) n2 = jd_layer_norm_layer_forward (&l->layer_norm2, x, error);
-  TRY_BOOL (n2 != NULL);
+  JD_TRY_FALSE (n2 != NULL);
   g_autoptr (JdTensor) h = jd_linear_layer_forward (&l->fc1, n2, error);
-  TRY_BOOL (h != NULL);
+  JD_TRY_FALSE (h != NULL);
   if (c->hidden_act == JD_CLIP_ACT_GELU)
-    TRY_BOOL (jd_unary (backend, JD_UNARY_GELU, 0, 0, h, h, error));
+    JD_TRY_FALSE (jd_unary (backend, JD_UNARY_GELU, 0, 0, h, h, error));
   else
     {
       g_autoptr (JdTensor) gate = jd_layer_new_tensor (backend, h->ndim, h->shape, error);
-      TRY_BOOL (gate != NULL);
-      TRY_BOOL (jd_unary (backend, JD_UNARY_AFFINE, 1.702f, 0, h, gate, error)
+      JD_TRY_FALSE (gate != NULL);
+      JD_TRY_FALSE (jd_unary (backend, JD_UNARY_AFFINE, 1.702f, 0, h, gate, error)
                 && jd_unary (backend, JD_UNARY_SIGMOID, 0, 0, gate, gate, error)
                 && jd_mul (backend, h, gate, h, error));
     }
@@ -221,41 +210,41 @@ jd_image_encoder_run (JdImageEncoder *self, const JdTensor *pixels, GError **err
   g_autoptr (JdTensor) patches = jd_layer_new_tensor (backend, 4,
                                                       (int64_t[]) { b, hidden, grid, grid },
                                                       error);
-  TRY (patches != NULL);
-  TRY (jd_conv2d (backend, pixels, self->patch_weight, NULL, c->patch_size, 0, patches, error));
+  JD_TRY_NULL (patches != NULL);
+  JD_TRY_NULL (jd_conv2d (backend, pixels, self->patch_weight, NULL, c->patch_size, 0, patches, error));
   jd_tensor_reshape (patches, 3, (int64_t[]) { b, hidden, grid * grid });
   g_autoptr (JdTensor) tokens = jd_layer_new_tensor (backend, 3,
                                                      (int64_t[]) { b, grid * grid, hidden },
                                                      error);
-  TRY (tokens != NULL);
-  TRY (jd_permute (backend, patches, (const int[]) { 0, 2, 1 }, tokens, error));
+  JD_TRY_NULL (tokens != NULL);
+  JD_TRY_NULL (jd_permute (backend, patches, (const int[]) { 0, 2, 1 }, tokens, error));
 
   /* [class; patches] + positions. */
   g_autoptr (JdTensor) cls_view = jd_tensor_view_as (self->class_embedding, 3,
                                                      (int64_t[]) { 1, 1, hidden });
   g_autoptr (JdTensor) cls = jd_layer_new_tensor (backend, 3, (int64_t[]) { b, 1, hidden }, error);
-  TRY (cls != NULL);
-  TRY (jd_broadcast (backend, cls_view, cls, error));
+  JD_TRY_NULL (cls != NULL);
+  JD_TRY_NULL (jd_broadcast (backend, cls_view, cls, error));
   g_autoptr (JdTensor) x = jd_layer_new_tensor (backend, 3, (int64_t[]) { b, n_tokens, hidden },
                                                 error);
-  TRY (x != NULL);
+  JD_TRY_NULL (x != NULL);
   const JdTensor *parts[2] = { cls, tokens };
-  TRY (jd_concat (backend, 2, parts, 1, x, error));
+  JD_TRY_NULL (jd_concat (backend, 2, parts, 1, x, error));
   g_autoptr (JdTensor) positions = jd_tensor_view_as (self->position_embedding, 3,
                                                       (int64_t[]) { 1, n_tokens, hidden });
-  TRY (jd_add (backend, x, positions, x, error));
+  JD_TRY_NULL (jd_add (backend, x, positions, x, error));
 
   g_autoptr (JdTensor) h = jd_layer_norm_layer_forward (&self->pre_layrnorm, x, error);
-  TRY (h != NULL);
+  JD_TRY_NULL (h != NULL);
   for (int i = 0; i < c->num_hidden_layers; i++)
-    TRY (layer_forward (self, &self->layers[i], h, error));
+    JD_TRY_NULL (layer_forward (self, &self->layers[i], h, error));
 
   g_autoptr (JdTensor) first = jd_layer_new_tensor (backend, 3, (int64_t[]) { b, 1, hidden },
                                                     error);
-  TRY (first != NULL);
-  TRY (jd_slice (backend, h, 1, 0, first, error));
+  JD_TRY_NULL (first != NULL);
+  JD_TRY_NULL (jd_slice (backend, h, 1, 0, first, error));
   jd_tensor_reshape (first, 2, (int64_t[]) { b, hidden });
   g_autoptr (JdTensor) pooled = jd_layer_norm_layer_forward (&self->post_layernorm, first, error);
-  TRY (pooled != NULL);
+  JD_TRY_NULL (pooled != NULL);
   return jd_linear_layer_forward (&self->visual_projection, pooled, error);
 }

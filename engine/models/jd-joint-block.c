@@ -5,17 +5,6 @@
 
 #include "jd-error.h"
 
-#define TRY(expr)                 \
-  G_STMT_START {                  \
-    if (!(expr))                  \
-      return NULL;                \
-  } G_STMT_END
-#define TRY_BOOL(expr)            \
-  G_STMT_START {                  \
-    if (!(expr))                  \
-      return FALSE;               \
-  } G_STMT_END
-
 #define EPS_JOINT_NORM 1e-6f
 
 /* The six modulation chunks, in the order the reference's chunk(6) gives them. */
@@ -57,14 +46,14 @@ jd_joint_block_init (JdJointBlock *block, JdWeights *weights, const char *prefix
       g_autofree char *p_v = g_strdup_printf ("%s.attn.%s_to_v", prefix, name);
       g_autofree char *p_out = g_strdup_printf ("%s.attn.%s_to_out", prefix, name);
       g_autofree char *p_ff = g_strdup_printf ("%s.%s_ff", prefix, name);
-      TRY_BOOL (jd_linear_layer_init (&mod->modulation, weights, p_mod, tembs[m],
+      JD_TRY_FALSE (jd_linear_layer_init (&mod->modulation, weights, p_mod, tembs[m],
                                       N_CHUNKS * channels[m], TRUE, error));
-      TRY_BOOL (jd_linear_layer_init (&mod->to_q, weights, p_q, channels[m], d_qk, TRUE, error));
-      TRY_BOOL (jd_linear_layer_init (&mod->to_k, weights, p_k, channels[m], d_qk, TRUE, error));
-      TRY_BOOL (jd_linear_layer_init (&mod->to_v, weights, p_v, channels[m], d_v, TRUE, error));
-      TRY_BOOL (jd_linear_layer_init (&mod->to_out, weights, p_out, d_v, channels[m], TRUE,
+      JD_TRY_FALSE (jd_linear_layer_init (&mod->to_q, weights, p_q, channels[m], d_qk, TRUE, error));
+      JD_TRY_FALSE (jd_linear_layer_init (&mod->to_k, weights, p_k, channels[m], d_qk, TRUE, error));
+      JD_TRY_FALSE (jd_linear_layer_init (&mod->to_v, weights, p_v, channels[m], d_v, TRUE, error));
+      JD_TRY_FALSE (jd_linear_layer_init (&mod->to_out, weights, p_out, d_v, channels[m], TRUE,
                                       error));
-      TRY_BOOL (jd_feed_forward_init (&mod->ff, weights, p_ff, channels[m], channels[m], 4,
+      JD_TRY_FALSE (jd_feed_forward_init (&mod->ff, weights, p_ff, channels[m], channels[m], 4,
                                       error));
     }
   return TRUE;
@@ -76,11 +65,11 @@ positions_tensor (JdBackend *backend, int64_t n, int n_axes, const double *value
                   GError **error)
 {
   g_autoptr (JdTensor) t = jd_layer_new_tensor (backend, 2, (int64_t[]) { n, n_axes }, error);
-  TRY (t != NULL);
+  JD_TRY_NULL (t != NULL);
   g_autofree float *host = g_new (float, n * n_axes);
   for (int64_t i = 0; i < n * n_axes; i++)
     host[i] = (float) values[i];
-  TRY (jd_tensor_upload_f32 (t, host, error));
+  JD_TRY_NULL (jd_tensor_upload_f32 (t, host, error));
   return g_steal_pointer (&t);
 }
 
@@ -145,16 +134,16 @@ modulation_chunks (const JdJointBlockModality *mod, JdBackend *backend, const Jd
                    JdTensor *chunks[N_CHUNKS], GError **error)
 {
   g_autoptr (JdTensor) act = jd_layer_new_tensor (backend, emb->ndim, emb->shape, error);
-  TRY_BOOL (act != NULL);
-  TRY_BOOL (jd_unary (backend, JD_UNARY_SILU, 0.0f, 0.0f, emb, act, error));
+  JD_TRY_FALSE (act != NULL);
+  JD_TRY_FALSE (jd_unary (backend, JD_UNARY_SILU, 0.0f, 0.0f, emb, act, error));
   g_autoptr (JdTensor) all = jd_linear_layer_forward (&mod->modulation, act, error);
-  TRY_BOOL (all != NULL);
+  JD_TRY_FALSE (all != NULL);
   const int64_t b = emb->shape[0], c = mod->channels;
   for (int i = 0; i < N_CHUNKS; i++)
     {
       chunks[i] = jd_layer_new_tensor (backend, 2, (int64_t[]) { b, c }, error);
-      TRY_BOOL (chunks[i] != NULL);
-      TRY_BOOL (jd_slice (backend, all, 1, i * c, chunks[i], error));
+      JD_TRY_FALSE (chunks[i] != NULL);
+      JD_TRY_FALSE (jd_slice (backend, all, 1, i * c, chunks[i], error));
       jd_tensor_reshape (chunks[i], 3, (int64_t[]) { b, 1, c });
     }
   return TRUE;
@@ -166,13 +155,13 @@ modulate (JdBackend *backend, const JdTensor *x, const JdTensor *scale, const Jd
           GError **error)
 {
   g_autoptr (JdTensor) normed = jd_layer_new_tensor (backend, x->ndim, x->shape, error);
-  TRY (normed != NULL);
-  TRY (jd_layer_norm (backend, x, NULL, NULL, EPS_JOINT_NORM, normed, error));
+  JD_TRY_NULL (normed != NULL);
+  JD_TRY_NULL (jd_layer_norm (backend, x, NULL, NULL, EPS_JOINT_NORM, normed, error));
   g_autoptr (JdTensor) one_plus = jd_layer_new_tensor (backend, scale->ndim, scale->shape, error);
-  TRY (one_plus != NULL);
-  TRY (jd_unary (backend, JD_UNARY_AFFINE, 1.0f, 1.0f, scale, one_plus, error));
-  TRY (jd_mul (backend, normed, one_plus, normed, error));
-  TRY (jd_add (backend, normed, shift, normed, error));
+  JD_TRY_NULL (one_plus != NULL);
+  JD_TRY_NULL (jd_unary (backend, JD_UNARY_AFFINE, 1.0f, 1.0f, scale, one_plus, error));
+  JD_TRY_NULL (jd_mul (backend, normed, one_plus, normed, error));
+  JD_TRY_NULL (jd_add (backend, normed, shift, normed, error));
   return g_steal_pointer (&normed);
 }
 
@@ -180,7 +169,7 @@ modulate (JdBackend *backend, const JdTensor *x, const JdTensor *scale, const Jd
 static gboolean
 gated_add (JdBackend *backend, JdTensor *h, JdTensor *y, const JdTensor *gate, GError **error)
 {
-  TRY_BOOL (jd_mul (backend, y, gate, y, error));
+  JD_TRY_FALSE (jd_mul (backend, y, gate, y, error));
   return jd_add (backend, h, y, h, error);
 }
 
@@ -197,12 +186,12 @@ rotated_projection (const JdJointBlock *block, const JdLinearLayer *proj, const 
                     const JdTensor *positions, int n_axes, float base, GError **error)
 {
   g_autoptr (JdTensor) y = jd_linear_layer_forward (proj, x, error);
-  TRY (y != NULL);
+  JD_TRY_NULL (y != NULL);
   const int d = (int) (block->d_qk / block->heads);
   int axis_dims[JD_ROPE_MAX_AXES] = { d / 2, 0, 0 };
   for (int a = 1; a < n_axes; a++)
     axis_dims[a] = d / (2 * (n_axes - 1));
-  TRY (jd_rope (block->backend, y, positions, block->heads, n_axes, axis_dims, base, y, error));
+  JD_TRY_NULL (jd_rope (block->backend, y, positions, block->heads, n_axes, axis_dims, base, y, error));
   return g_steal_pointer (&y);
 }
 
@@ -234,40 +223,40 @@ joint_attention_with (const JdJointBlock *block, JdTensor *tokens[JD_JOINT_MODAL
       n[m] = tokens[m]->shape[1];
       g_autoptr (JdTensor) normed = modulate (backend, tokens[m], chunks[m][S1], chunks[m][B1],
                                               error);
-      TRY_BOOL (normed != NULL);
+      JD_TRY_FALSE (normed != NULL);
       const int n_axes = m == 0 ? 3 : 2;
       q[m] = rotated_projection (block, &mod->to_q, normed, positions[m], n_axes, rope_base,
                                  error);
-      TRY_BOOL (q[m] != NULL);
+      JD_TRY_FALSE (q[m] != NULL);
       k[m] = rotated_projection (block, &mod->to_k, normed, positions[m], n_axes, rope_base,
                                  error);
-      TRY_BOOL (k[m] != NULL);
+      JD_TRY_FALSE (k[m] != NULL);
       v[m] = jd_linear_layer_forward (&mod->to_v, normed, error);
-      TRY_BOOL (v[m] != NULL);
+      JD_TRY_FALSE (v[m] != NULL);
     }
   const int64_t total = n[0] + n[1];
   g_autoptr (JdTensor) q_all = jd_layer_new_tensor (backend, 3,
                                                     (int64_t[]) { batch, total, block->d_qk },
                                                     error);
-  TRY_BOOL (q_all != NULL);
+  JD_TRY_FALSE (q_all != NULL);
   g_autoptr (JdTensor) k_all = jd_layer_new_tensor (backend, 3, q_all->shape, error);
-  TRY_BOOL (k_all != NULL);
+  JD_TRY_FALSE (k_all != NULL);
   g_autoptr (JdTensor) v_all = jd_layer_new_tensor (backend, 3,
                                                     (int64_t[]) { batch, total, block->d_v },
                                                     error);
-  TRY_BOOL (v_all != NULL);
-  TRY_BOOL (jd_concat (backend, 2, (const JdTensor *const[]) { q[0], q[1] }, 1, q_all, error));
-  TRY_BOOL (jd_concat (backend, 2, (const JdTensor *const[]) { k[0], k[1] }, 1, k_all, error));
-  TRY_BOOL (jd_concat (backend, 2, (const JdTensor *const[]) { v[0], v[1] }, 1, v_all, error));
+  JD_TRY_FALSE (v_all != NULL);
+  JD_TRY_FALSE (jd_concat (backend, 2, (const JdTensor *const[]) { q[0], q[1] }, 1, q_all, error));
+  JD_TRY_FALSE (jd_concat (backend, 2, (const JdTensor *const[]) { k[0], k[1] }, 1, k_all, error));
+  JD_TRY_FALSE (jd_concat (backend, 2, (const JdTensor *const[]) { v[0], v[1] }, 1, v_all, error));
   g_autoptr (JdTensor) out = jd_layer_new_tensor (backend, 3, v_all->shape, error);
-  TRY_BOOL (out != NULL);
+  JD_TRY_FALSE (out != NULL);
 
   const float scale = (float) (1.0 / sqrt ((double) (block->d_qk / block->heads)));
   const int64_t segments[JD_JOINT_MODALITIES] = { n[0], n[1] };
   if (uniform)
     {
       const int n_segments = modes[0] == JD_ATTENTION_BLOCK_DIAGONAL ? JD_JOINT_MODALITIES : 0;
-      TRY_BOOL (jd_attention (backend, q_all, k_all, v_all, block->heads, scale, n_segments,
+      JD_TRY_FALSE (jd_attention (backend, q_all, k_all, v_all, block->heads, scale, n_segments,
                               segments, segments, out, error));
     }
   else
@@ -280,7 +269,7 @@ joint_attention_with (const JdJointBlock *block, JdTensor *tokens[JD_JOINT_MODAL
         g_autoptr (JdTensor) vb = sample_view (v_all, b);
         g_autoptr (JdTensor) ob = sample_view (out, b);
         const int n_segments = modes[b] == JD_ATTENTION_BLOCK_DIAGONAL ? JD_JOINT_MODALITIES : 0;
-        TRY_BOOL (jd_attention (backend, qb, kb, vb, block->heads, scale, n_segments, segments,
+        JD_TRY_FALSE (jd_attention (backend, qb, kb, vb, block->heads, scale, n_segments, segments,
                                 segments, ob, error));
       }
 
@@ -293,11 +282,11 @@ joint_attention_with (const JdJointBlock *block, JdTensor *tokens[JD_JOINT_MODAL
           g_autoptr (JdTensor) part = jd_layer_new_tensor (backend, 3,
                                                            (int64_t[]) { batch, n[m], block->d_v },
                                                            error);
-          TRY_BOOL (part != NULL);
-          TRY_BOOL (jd_slice (backend, out, 1, offset, part, error));
+          JD_TRY_FALSE (part != NULL);
+          JD_TRY_FALSE (jd_slice (backend, out, 1, offset, part, error));
           g_autoptr (JdTensor) y = jd_linear_layer_forward (&mod->to_out, part, error);
-          TRY_BOOL (y != NULL);
-          TRY_BOOL (gated_add (backend, tokens[m], y, chunks[m][G1], error));
+          JD_TRY_FALSE (y != NULL);
+          JD_TRY_FALSE (gated_add (backend, tokens[m], y, chunks[m][G1], error));
           continue;
         }
       /* Mixed modes: samples that skip have no attention output, so each sample goes alone. */
@@ -307,10 +296,10 @@ joint_attention_with (const JdJointBlock *block, JdTensor *tokens[JD_JOINT_MODAL
             continue;
           g_autoptr (JdTensor) part = rows_view (out, b, offset, n[m]);
           g_autoptr (JdTensor) y = jd_linear_layer_forward (&mod->to_out, part, error);
-          TRY_BOOL (y != NULL);
+          JD_TRY_FALSE (y != NULL);
           g_autoptr (JdTensor) hb = sample_view (tokens[m], b);
           g_autoptr (JdTensor) gb = sample_view (chunks[m][G1], b);
-          TRY_BOOL (gated_add (backend, hb, y, gb, error));
+          JD_TRY_FALSE (gated_add (backend, hb, y, gb, error));
         }
     }
   return TRUE;

@@ -9,17 +9,6 @@
 #include "jd-joint-block.h"
 #include "jd-video-unet.h"
 
-#define TRY(expr)                 \
-  G_STMT_START {                  \
-    if (!(expr))                  \
-      return NULL;                \
-  } G_STMT_END
-#define TRY_BOOL(expr)            \
-  G_STMT_START {                  \
-    if (!(expr))                  \
-      return FALSE;               \
-  } G_STMT_END
-
 #define MAX_JOINT_BLOCKS 16
 #define MAX_BATCH 8
 
@@ -73,7 +62,7 @@ top_object (JsonObject *config, const char *key, GError **error)
 static gboolean
 positive_double (JsonObject *object, const char *key, double *out, GError **error)
 {
-  TRY_BOOL (jd_config_double (object, "joint", key, out, error));
+  JD_TRY_FALSE (jd_config_double (object, "joint", key, out, error));
   if (!(*out > 0.0))
     return model_error (error, "The model config's joint.%s must be positive, not %g", key,
                         *out);
@@ -85,11 +74,11 @@ static gboolean
 read_split (JdJointDiT *jd, JsonObject *joint, GError **error)
 {
   JsonObject *split = jd_config_object (joint, "joint", "split", error);
-  TRY_BOOL (split != NULL);
+  JD_TRY_FALSE (split != NULL);
   g_auto (GStrv) video = jd_config_string_array (split, "joint.split", "video", error);
-  TRY_BOOL (video != NULL);
+  JD_TRY_FALSE (video != NULL);
   g_auto (GStrv) audio = jd_config_string_array (split, "joint.split", "audio", error);
-  TRY_BOOL (audio != NULL);
+  JD_TRY_FALSE (audio != NULL);
   guint n = g_strv_length (video);
   if (n == 0 || n != g_strv_length (audio) || n > MAX_JOINT_BLOCKS)
     return model_error (error, "The model config's joint.split must name the same number (1 to "
@@ -122,13 +111,13 @@ static gboolean
 read_shapes (JdJointDiT *jd, JsonObject *config, GError **error)
 {
   JsonObject *shapes = top_object (config, "shapes", error);
-  TRY_BOOL (shapes != NULL);
+  JD_TRY_FALSE (shapes != NULL);
   int64_t frames;
-  TRY_BOOL (jd_config_int (shapes, "shapes", "frames", 1, 4096, &frames, error));
+  JD_TRY_FALSE (jd_config_int (shapes, "shapes", "frames", 1, 4096, &frames, error));
   int64_t video[3], audio[3];
-  TRY_BOOL (jd_config_int_array (shapes, "shapes", "video_latent", 1, 1 << 16, 3, 3, video,
+  JD_TRY_FALSE (jd_config_int_array (shapes, "shapes", "video_latent", 1, 1 << 16, 3, 3, video,
                                  NULL, error));
-  TRY_BOOL (jd_config_int_array (shapes, "shapes", "audio_latent", 1, 1 << 20, 3, 3, audio,
+  JD_TRY_FALSE (jd_config_int_array (shapes, "shapes", "audio_latent", 1, 1 << 20, 3, 3, audio,
                                  NULL, error));
   jd->video_shape[0] = frames;
   memcpy (jd->video_shape + 1, video, sizeof video);
@@ -161,25 +150,25 @@ jd_jointdit_new (JdWeights *weights, JsonObject *config, GError **error)
   jd->denoiser.klass = &jointdit_denoiser_class;
   jd->backend = jd_weights_get_backend (weights);
   JsonObject *video_config = top_object (config, "video_unet", error);
-  TRY (video_config != NULL);
+  JD_TRY_NULL (video_config != NULL);
   JsonObject *audio_config = top_object (config, "audio_unet", error);
-  TRY (audio_config != NULL);
+  JD_TRY_NULL (audio_config != NULL);
   JsonObject *joint = top_object (config, "joint", error);
-  TRY (joint != NULL);
+  JD_TRY_NULL (joint != NULL);
   jd->video = jd_video_unet_new (weights, video_config, "video_unet", "video.unet", error);
-  TRY (jd->video != NULL);
+  JD_TRY_NULL (jd->video != NULL);
   jd->audio = jd_audio_unet_new (weights, audio_config, "audio_unet", "audio.unet", error);
-  TRY (jd->audio != NULL);
-  TRY (read_split (jd, joint, error));
-  TRY (read_shapes (jd, config, error));
+  JD_TRY_NULL (jd->audio != NULL);
+  JD_TRY_NULL (read_split (jd, joint, error));
+  JD_TRY_NULL (read_shapes (jd, config, error));
   int64_t d_qk, d_v, heads;
-  TRY (jd_config_int (joint, "joint", "d_qk", 1, 1 << 16, &d_qk, error));
-  TRY (jd_config_int (joint, "joint", "d_v", 1, 1 << 16, &d_v, error));
-  TRY (jd_config_int (joint, "joint", "heads", 1, 1024, &heads, error));
-  TRY (positive_double (joint, "rope_base", &jd->rope_base, error));
-  TRY (positive_double (joint, "rope_clock_hz", &jd->rope_clock_hz, error));
-  TRY (positive_double (joint, "video_fps", &jd->video_fps, error));
-  TRY (positive_double (joint, "audio_latent_seconds", &jd->audio_latent_seconds, error));
+  JD_TRY_NULL (jd_config_int (joint, "joint", "d_qk", 1, 1 << 16, &d_qk, error));
+  JD_TRY_NULL (jd_config_int (joint, "joint", "d_v", 1, 1 << 16, &d_v, error));
+  JD_TRY_NULL (jd_config_int (joint, "joint", "heads", 1, 1024, &heads, error));
+  JD_TRY_NULL (positive_double (joint, "rope_base", &jd->rope_base, error));
+  JD_TRY_NULL (positive_double (joint, "rope_clock_hz", &jd->rope_clock_hz, error));
+  JD_TRY_NULL (positive_double (joint, "video_fps", &jd->video_fps, error));
+  JD_TRY_NULL (positive_double (joint, "audio_latent_seconds", &jd->audio_latent_seconds, error));
   jd->context_dim = jd_video_unet_get_context_dim (jd->video);
   jd->image_embed_dim = jd_audio_unet_get_image_embed_dim (jd->audio);
   if (jd->image_embed_dim != 0 && jd->image_embed_dim != jd->context_dim)
@@ -193,7 +182,7 @@ jd_jointdit_new (JdWeights *weights, JsonObject *config, GError **error)
   for (int k = 0; k < jd->n_blocks; k++)
     {
       g_autofree char *prefix = g_strdup_printf ("joint.blocks.%d", k);
-      TRY (jd_joint_block_init (&jd->blocks[k], weights, prefix,
+      JD_TRY_NULL (jd_joint_block_init (&jd->blocks[k], weights, prefix,
                                 jd_video_unet_get_stage_channels (jd->video, jd->video_split[k]),
                                 jd_audio_unet_get_stage_channels (jd->audio, jd->audio_split[k]),
                                 jd_video_unet_get_temb_channels (jd->video),
@@ -249,8 +238,8 @@ jd_jointdit_set_condition (JdJointDiT *jointdit, const JdTensor *image_latent,
     }
   g_autofree float *latent = g_new (float, jd_tensor_numel (image_latent));
   g_autofree float *embedding = g_new (float, jd_tensor_numel (image_embedding));
-  TRY_BOOL (jd_tensor_download_f32 (image_latent, latent, error));
-  TRY_BOOL (jd_tensor_download_f32 (image_embedding, embedding, error));
+  JD_TRY_FALSE (jd_tensor_download_f32 (image_latent, latent, error));
+  JD_TRY_FALSE (jd_tensor_download_f32 (image_embedding, embedding, error));
   g_free (jointdit->image_latent);
   g_free (jointdit->image_embedding);
   jointdit->image_latent = g_steal_pointer (&latent);
@@ -356,8 +345,8 @@ video_to_tokens (JdBackend *backend, const JdTensor *h, int64_t batch, int64_t f
   g_autoptr (JdTensor) view = jd_tensor_view_as (h, 4, (int64_t[]) { batch, frames, c, hw });
   g_autoptr (JdTensor) tokens = jd_layer_new_tensor (backend, 4,
                                                      (int64_t[]) { batch, frames, hw, c }, error);
-  TRY (tokens != NULL);
-  TRY (jd_permute (backend, view, (int[]) { 0, 1, 3, 2 }, tokens, error));
+  JD_TRY_NULL (tokens != NULL);
+  JD_TRY_NULL (jd_permute (backend, view, (int[]) { 0, 1, 3, 2 }, tokens, error));
   jd_tensor_reshape (tokens, 3, (int64_t[]) { batch, frames * hw, c });
   return g_steal_pointer (&tokens);
 }
@@ -371,8 +360,8 @@ tokens_to_video (JdBackend *backend, const JdTensor *tokens, int64_t batch, int6
                                                  (int64_t[]) { batch, frames, hw, c });
   g_autoptr (JdTensor) h = jd_layer_new_tensor (backend, 4,
                                                 (int64_t[]) { batch, frames, c, hw }, error);
-  TRY (h != NULL);
-  TRY (jd_permute (backend, view, (int[]) { 0, 1, 3, 2 }, h, error));
+  JD_TRY_NULL (h != NULL);
+  JD_TRY_NULL (jd_permute (backend, view, (int[]) { 0, 1, 3, 2 }, h, error));
   jd_tensor_reshape (h, 4, (int64_t[]) { batch * frames, c, height, width });
   return g_steal_pointer (&h);
 }
@@ -384,8 +373,8 @@ audio_to_tokens (JdBackend *backend, const JdTensor *h, GError **error)
   const int64_t b = h->shape[0], c = h->shape[1], tf = h->shape[2] * h->shape[3];
   g_autoptr (JdTensor) view = jd_tensor_view_as (h, 3, (int64_t[]) { b, c, tf });
   g_autoptr (JdTensor) tokens = jd_layer_new_tensor (backend, 3, (int64_t[]) { b, tf, c }, error);
-  TRY (tokens != NULL);
-  TRY (jd_permute (backend, view, (int[]) { 0, 2, 1 }, tokens, error));
+  JD_TRY_NULL (tokens != NULL);
+  JD_TRY_NULL (jd_permute (backend, view, (int[]) { 0, 2, 1 }, tokens, error));
   return g_steal_pointer (&tokens);
 }
 
@@ -397,8 +386,8 @@ tokens_to_audio (JdBackend *backend, const JdTensor *tokens, int64_t columns, in
   g_autoptr (JdTensor) view = jd_tensor_view_as (tokens, 3, (int64_t[]) { b, columns * bins, c });
   g_autoptr (JdTensor) h = jd_layer_new_tensor (backend, 3, (int64_t[]) { b, c, columns * bins },
                                                 error);
-  TRY (h != NULL);
-  TRY (jd_permute (backend, view, (int[]) { 0, 2, 1 }, h, error));
+  JD_TRY_NULL (h != NULL);
+  JD_TRY_NULL (jd_permute (backend, view, (int[]) { 0, 2, 1 }, h, error));
   jd_tensor_reshape (h, 4, (int64_t[]) { b, c, columns, bins });
   return g_steal_pointer (&h);
 }
@@ -412,8 +401,8 @@ video_sample_embedding (JdBackend *backend, const JdTensor *temb, int64_t batch,
   const int64_t t = temb->shape[1];
   g_autoptr (JdTensor) view = jd_tensor_view_as (temb, 3, (int64_t[]) { batch, frames, t });
   g_autoptr (JdTensor) emb = jd_layer_new_tensor (backend, 3, (int64_t[]) { batch, 1, t }, error);
-  TRY (emb != NULL);
-  TRY (jd_slice (backend, view, 1, 0, emb, error));
+  JD_TRY_NULL (emb != NULL);
+  JD_TRY_NULL (jd_slice (backend, view, 1, 0, emb, error));
   jd_tensor_reshape (emb, 2, (int64_t[]) { batch, t });
   return g_steal_pointer (&emb);
 }
@@ -439,7 +428,7 @@ run_video_stages (JdJointDiT *jd, JdTensor *h, guint first, guint last, GPtrArra
       guint before = skips->len;
       JdTensor *next = jd_video_unet_run_stage (jd->video, s, current, skips, temb, context,
                                                 frames, error);
-      TRY (next != NULL);
+      JD_TRY_NULL (next != NULL);
       jd_tensor_free (current);
       current = next;
       *saved = skips->len > before;
@@ -456,7 +445,7 @@ run_audio_stages (JdJointDiT *jd, JdTensor *h, guint first, guint last, GPtrArra
     {
       guint before = skips->len;
       JdTensor *next = jd_audio_unet_run_stage (jd->audio, s, current, skips, temb, error);
-      TRY (next != NULL);
+      JD_TRY_NULL (next != NULL);
       jd_tensor_free (current);
       current = next;
       *saved = skips->len > before;
@@ -469,7 +458,7 @@ jd_jointdit_forward_mixed (JdJointDiT *jd, const JdJointDiTInputs *in,
                            const JdAttentionMode *modes, const gboolean *has_image,
                            JdTensor *video_out, JdTensor *audio_out, GError **error)
 {
-  TRY_BOOL (check_inputs (jd, in, error));
+  JD_TRY_FALSE (check_inputs (jd, in, error));
   JdBackend *backend = jd->backend;
   const JdTensor *vs = in->video_sample, *as = in->audio_sample;
   const int64_t batch = vs->shape[0], frames = vs->shape[1];
@@ -492,11 +481,11 @@ jd_jointdit_forward_mixed (JdJointDiT *jd, const JdJointDiTInputs *in,
 
   g_autoptr (JdTensor) vtemb = jd_video_unet_embed (jd->video, in->video_timestep,
                                                     in->added_time_ids, (int) frames, error);
-  TRY_BOOL (vtemb != NULL);
+  JD_TRY_FALSE (vtemb != NULL);
   g_autoptr (JdTensor) atemb = audio_embedding (jd, in, has_image, error);
-  TRY_BOOL (atemb != NULL);
+  JD_TRY_FALSE (atemb != NULL);
   g_autoptr (JdTensor) vemb = video_sample_embedding (backend, vtemb, batch, frames, error);
-  TRY_BOOL (vemb != NULL);
+  JD_TRY_FALSE (vemb != NULL);
 
   JdTensor *vh = jd_tensor_view_as (vs, 4, (int64_t[]) { batch * frames, vs->shape[2],
                                                          vs->shape[3], vs->shape[4] });
@@ -606,8 +595,8 @@ static JdTensor *
 upload (JdBackend *backend, int ndim, const int64_t *shape, const float *host, GError **error)
 {
   g_autoptr (JdTensor) t = jd_layer_new_tensor (backend, ndim, shape, error);
-  TRY (t != NULL);
-  TRY (jd_tensor_upload_f32 (t, host, error));
+  JD_TRY_NULL (t != NULL);
+  JD_TRY_NULL (jd_tensor_upload_f32 (t, host, error));
   return g_steal_pointer (&t);
 }
 
@@ -646,15 +635,15 @@ jointdit_denoise (JdDenoiser *self, const JdDenoiseRequest *request, GError **er
   const int64_t c = v[1], frame_numel = v[1] * v[2] * v[3];
   /* Video sample (n, F, 2C, H, W) = [c_in·x, image latent or 0] per frame. */
   g_autoptr (JdTensor) scaled = jd_layer_new_tensor (backend, 4, v, error);
-  TRY_BOOL (scaled != NULL);
-  TRY_BOOL (jd_unary (backend, JD_UNARY_AFFINE, (float) jd_edm_c_in (sigma), 0.0f, x, scaled,
+  JD_TRY_FALSE (scaled != NULL);
+  JD_TRY_FALSE (jd_unary (backend, JD_UNARY_AFFINE, (float) jd_edm_c_in (sigma), 0.0f, x, scaled,
                       error));
   jd_tensor_reshape (scaled, 5, (int64_t[]) { 1, v[0], c, v[2], v[3] });
   g_autoptr (JdTensor) scaled_all = jd_layer_new_tensor (backend, 5,
                                                          (int64_t[]) { n, v[0], c, v[2], v[3] },
                                                          error);
-  TRY_BOOL (scaled_all != NULL);
-  TRY_BOOL (jd_broadcast (backend, scaled, scaled_all, error));
+  JD_TRY_FALSE (scaled_all != NULL);
+  JD_TRY_FALSE (jd_broadcast (backend, scaled, scaled_all, error));
   const int64_t latent_shape[5] = { n, v[0], c, v[2], v[3] };
   g_autofree float *latents = g_new0 (float, n * v[0] * frame_numel);
   g_autofree float *context = g_new0 (float, n * jd->context_dim);
@@ -683,32 +672,32 @@ jointdit_denoise (JdDenoiser *self, const JdDenoiseRequest *request, GError **er
       audio_t[i] = (float) request->point.audio_index;
     }
   g_autoptr (JdTensor) latent_t = upload (backend, 5, latent_shape, latents, error);
-  TRY_BOOL (latent_t != NULL);
+  JD_TRY_FALSE (latent_t != NULL);
   g_autoptr (JdTensor) vsample = jd_layer_new_tensor (backend, 5,
                                                       (int64_t[]) { n, v[0], 2 * c, v[2], v[3] },
                                                       error);
-  TRY_BOOL (vsample != NULL);
-  TRY_BOOL (jd_concat (backend, 2, (const JdTensor *const[]) { scaled_all, latent_t }, 2,
+  JD_TRY_FALSE (vsample != NULL);
+  JD_TRY_FALSE (jd_concat (backend, 2, (const JdTensor *const[]) { scaled_all, latent_t }, 2,
                        vsample, error));
   g_autoptr (JdTensor) vcontext = upload (backend, 3, (int64_t[]) { n, 1, jd->context_dim },
                                           context, error);
-  TRY_BOOL (vcontext != NULL);
+  JD_TRY_FALSE (vcontext != NULL);
   g_autoptr (JdTensor) vids = upload (backend, 2, (int64_t[]) { n, 3 }, time_ids, error);
-  TRY_BOOL (vids != NULL);
+  JD_TRY_FALSE (vids != NULL);
   g_autoptr (JdTensor) vtime = upload (backend, 1, (int64_t[]) { n }, video_t, error);
-  TRY_BOOL (vtime != NULL);
+  JD_TRY_FALSE (vtime != NULL);
   g_autoptr (JdTensor) atime = upload (backend, 1, (int64_t[]) { n }, audio_t, error);
-  TRY_BOOL (atime != NULL);
+  JD_TRY_FALSE (atime != NULL);
   g_autoptr (JdTensor) y_view = jd_tensor_view_as (y, 4, (int64_t[]) { 1, a[0], a[1], a[2] });
   g_autoptr (JdTensor) asample = jd_layer_new_tensor (backend, 4,
                                                       (int64_t[]) { n, a[0], a[1], a[2] }, error);
-  TRY_BOOL (asample != NULL);
-  TRY_BOOL (jd_broadcast (backend, y_view, asample, error));
+  JD_TRY_FALSE (asample != NULL);
+  JD_TRY_FALSE (jd_broadcast (backend, y_view, asample, error));
   g_autoptr (JdTensor) embeds = NULL;
   if (jd->image_embed_dim > 0 && any_conditioned)
     {
       embeds = upload (backend, 2, (int64_t[]) { n, jd->image_embed_dim }, context, error);
-      TRY_BOOL (embeds != NULL);
+      JD_TRY_FALSE (embeds != NULL);
     }
 
   const JdJointDiTInputs inputs = {
@@ -721,10 +710,10 @@ jointdit_denoise (JdDenoiser *self, const JdDenoiseRequest *request, GError **er
     .image_embeds = embeds,
   };
   g_autoptr (JdTensor) vout = jd_layer_new_tensor (backend, 5, latent_shape, error);
-  TRY_BOOL (vout != NULL);
+  JD_TRY_FALSE (vout != NULL);
   g_autoptr (JdTensor) aout = jd_layer_new_tensor (backend, 4, asample->shape, error);
-  TRY_BOOL (aout != NULL);
-  TRY_BOOL (jd_jointdit_forward_mixed (jd, &inputs, modes, has_image, vout, aout, error));
+  JD_TRY_FALSE (aout != NULL);
+  JD_TRY_FALSE (jd_jointdit_forward_mixed (jd, &inputs, modes, has_image, vout, aout, error));
 
   const JdLinearStep vstep = jd_v_prediction_to_x0 (sigma);
   const JdLinearStep astep = jd_eps_prediction_to_x0 (request->point.alpha_bar);
@@ -734,9 +723,9 @@ jointdit_denoise (JdDenoiser *self, const JdDenoiseRequest *request, GError **er
                                                     (float *) vout->data + i * v[0] * frame_numel);
       g_autoptr (JdTensor) ai = jd_tensor_new_view (backend, JD_DTYPE_F32, 3, a,
                                                     (float *) aout->data + i * a[0] * a[1] * a[2]);
-      TRY_BOOL (jd_axpby (backend, (float) vstep.a, x, (float) vstep.b, vi,
+      JD_TRY_FALSE (jd_axpby (backend, (float) vstep.a, x, (float) vstep.b, vi,
                           request->x0_video[i], error));
-      TRY_BOOL (jd_axpby (backend, (float) astep.a, y, (float) astep.b, ai,
+      JD_TRY_FALSE (jd_axpby (backend, (float) astep.a, y, (float) astep.b, ai,
                           request->x0_audio[i], error));
     }
   return TRUE;

@@ -4,17 +4,6 @@
 #include "jd-config-read.h"
 #include "jd-error.h"
 
-#define TRY(expr)                 \
-  G_STMT_START {                  \
-    if (!(expr))                  \
-      return NULL;                \
-  } G_STMT_END
-#define TRY_BOOL(expr)            \
-  G_STMT_START {                  \
-    if (!(expr))                  \
-      return FALSE;               \
-  } G_STMT_END
-
 #define SPATIAL_EPS  1e-6f
 #define TEMPORAL_EPS 1e-5f
 /* SVD's temporal decoder fixes its GroupNorms at 32 groups whatever the config says. */
@@ -65,26 +54,26 @@ jd_vae_config_read (JsonObject *object, const char *path, JdVaeConfig *config, G
   int64_t v, blocks[JD_VAE_MAX_BLOCKS];
   int n;
   *config = (JdVaeConfig) { 0 };
-  TRY_BOOL (jd_config_int (object, path, "in_channels", 1, 4096, &v, error));
+  JD_TRY_FALSE (jd_config_int (object, path, "in_channels", 1, 4096, &v, error));
   config->in_channels = (int) v;
-  TRY_BOOL (jd_config_int (object, path, "out_channels", 1, 4096, &v, error));
+  JD_TRY_FALSE (jd_config_int (object, path, "out_channels", 1, 4096, &v, error));
   config->out_channels = (int) v;
-  TRY_BOOL (jd_config_int_array (object, path, "block_out_channels", 1, 1 << 16, -1,
+  JD_TRY_FALSE (jd_config_int_array (object, path, "block_out_channels", 1, 1 << 16, -1,
                                  JD_VAE_MAX_BLOCKS, blocks, &n, error));
   config->n_blocks = n;
   for (int i = 0; i < n; i++)
     config->block_out_channels[i] = (int) blocks[i];
-  TRY_BOOL (jd_config_int (object, path, "layers_per_block", 1, MAX_LAYERS - 1, &v, error));
+  JD_TRY_FALSE (jd_config_int (object, path, "layers_per_block", 1, MAX_LAYERS - 1, &v, error));
   config->layers_per_block = (int) v;
-  TRY_BOOL (jd_config_int (object, path, "latent_channels", 1, 4096, &v, error));
+  JD_TRY_FALSE (jd_config_int (object, path, "latent_channels", 1, 4096, &v, error));
   config->latent_channels = (int) v;
   config->norm_num_groups = 32;
   if (jd_config_has (object, "norm_num_groups"))
     {
-      TRY_BOOL (jd_config_int (object, path, "norm_num_groups", 1, 1 << 16, &v, error));
+      JD_TRY_FALSE (jd_config_int (object, path, "norm_num_groups", 1, 1 << 16, &v, error));
       config->norm_num_groups = (int) v;
     }
-  TRY_BOOL (jd_config_double (object, path, "scaling_factor", &config->scaling_factor, error));
+  JD_TRY_FALSE (jd_config_double (object, path, "scaling_factor", &config->scaling_factor, error));
   if (!(config->scaling_factor > 0.0))
     {
       g_set_error (error, JD_ERROR, JD_ERROR_MODEL_FILE,
@@ -115,20 +104,20 @@ mid_attention_forward (const MidAttention *attn, JdBackend *backend, const JdTen
   static const int to_channels_first[4] = { 0, 3, 1, 2 };
   g_autoptr (JdTensor) normed = jd_group_norm_layer_forward (&attn->group_norm, x,
                                                              JD_UNARY_IDENTITY, error);
-  TRY (normed != NULL);
+  JD_TRY_NULL (normed != NULL);
   g_autoptr (JdTensor) tokens = jd_layer_new_tensor (backend, 4, (int64_t[]) { n, h, w, c },
                                                      error);
-  TRY (tokens != NULL);
-  TRY (jd_permute (backend, normed, to_channels_last, tokens, error));
+  JD_TRY_NULL (tokens != NULL);
+  JD_TRY_NULL (jd_permute (backend, normed, to_channels_last, tokens, error));
   jd_tensor_reshape (tokens, 3, (int64_t[]) { n, h * w, c });
   g_autoptr (JdTensor) attended = jd_attention_layer_forward (&attn->attention, tokens, NULL,
                                                               error);
-  TRY (attended != NULL);
+  JD_TRY_NULL (attended != NULL);
   jd_tensor_reshape (attended, 4, (int64_t[]) { n, h, w, c });
   g_autoptr (JdTensor) out = jd_layer_new_tensor (backend, 4, x->shape, error);
-  TRY (out != NULL);
-  TRY (jd_permute (backend, attended, to_channels_first, out, error));
-  TRY (jd_add (backend, out, x, out, error));
+  JD_TRY_NULL (out != NULL);
+  JD_TRY_NULL (jd_permute (backend, attended, to_channels_first, out, error));
+  JD_TRY_NULL (jd_add (backend, out, x, out, error));
   return g_steal_pointer (&out);
 }
 
@@ -152,7 +141,7 @@ encoder_init (JdVae *self, JdWeights *weights, const char *prefix, GError **erro
   const int groups = c->norm_num_groups;
   const int *ch = c->block_out_channels;
   g_autofree char *conv_in = name (prefix, "encoder.conv_in");
-  TRY_BOOL (jd_conv2d_layer_init (&self->enc_conv_in, weights, conv_in, c->in_channels, ch[0], 3,
+  JD_TRY_FALSE (jd_conv2d_layer_init (&self->enc_conv_in, weights, conv_in, c->in_channels, ch[0], 3,
                                   1, 1, error));
   for (int i = 0; i < c->n_blocks; i++)
     {
@@ -162,21 +151,21 @@ encoder_init (JdVae *self, JdWeights *weights, const char *prefix, GError **erro
         {
           g_autofree char *p = name (prefix, "encoder.down_blocks.%d.resnets.%d", i, l);
           int64_t in = l == 0 ? ch[i > 0 ? i - 1 : 0] : ch[i];
-          TRY_BOOL (jd_resnet_block2d_init (&block->resnets[l], weights, p, in, ch[i], 0, groups,
+          JD_TRY_FALSE (jd_resnet_block2d_init (&block->resnets[l], weights, p, in, ch[i], 0, groups,
                                             SPATIAL_EPS, error));
         }
       block->has_resample = i < c->n_blocks - 1;
       if (block->has_resample)
         {
           g_autofree char *p = name (prefix, "encoder.down_blocks.%d.downsamplers.0", i);
-          TRY_BOOL (jd_downsample2d_init (&block->down, weights, p, ch[i], 0, error));
+          JD_TRY_FALSE (jd_downsample2d_init (&block->down, weights, p, ch[i], 0, error));
         }
     }
   const int64_t top = ch[c->n_blocks - 1];
   for (int r = 0; r < 2; r++)
     {
       g_autofree char *p = name (prefix, "encoder.mid_block.resnets.%d", r);
-      TRY_BOOL (jd_resnet_block2d_init (&self->enc_mid[r], weights, p, top, top, 0, groups,
+      JD_TRY_FALSE (jd_resnet_block2d_init (&self->enc_mid[r], weights, p, top, top, 0, groups,
                                         SPATIAL_EPS, error));
     }
   g_autofree char *attn = name (prefix, "encoder.mid_block.attentions.0");
@@ -204,11 +193,11 @@ decoder_init (JdVae *self, JdWeights *weights, const char *prefix, GError **erro
   if (!video)
     {
       g_autofree char *p = name (prefix, "post_quant_conv");
-      TRY_BOOL (jd_conv2d_layer_init (&self->post_quant_conv, weights, p, c->latent_channels,
+      JD_TRY_FALSE (jd_conv2d_layer_init (&self->post_quant_conv, weights, p, c->latent_channels,
                                       c->latent_channels, 1, 1, 0, error));
     }
   g_autofree char *conv_in = name (prefix, "decoder.conv_in");
-  TRY_BOOL (jd_conv2d_layer_init (&self->dec_conv_in, weights, conv_in, c->latent_channels,
+  JD_TRY_FALSE (jd_conv2d_layer_init (&self->dec_conv_in, weights, conv_in, c->latent_channels,
                                   rch[0], 3, 1, 1, error));
 
   /* Mid block: audio (resnet, attention, resnet); video resnets[0], then (attention,
@@ -219,17 +208,17 @@ decoder_init (JdVae *self, JdWeights *weights, const char *prefix, GError **erro
     {
       g_autofree char *p = name (prefix, "decoder.mid_block.resnets.%d", r);
       if (video)
-        TRY_BOOL (jd_spatio_temporal_res_block_init (&self->dec_st_mid[r], weights, p, rch[0],
+        JD_TRY_FALSE (jd_spatio_temporal_res_block_init (&self->dec_st_mid[r], weights, p, rch[0],
                                                      rch[0], 0, SPATIAL_EPS, TEMPORAL_EPS, TRUE,
                                                      error));
       else
-        TRY_BOOL (jd_resnet_block2d_init (&self->dec_mid[r], weights, p, rch[0], rch[0], 0,
+        JD_TRY_FALSE (jd_resnet_block2d_init (&self->dec_mid[r], weights, p, rch[0], rch[0], 0,
                                           groups, SPATIAL_EPS, error));
     }
   if (self->dec_mid_has_attention)
     {
       g_autofree char *p = name (prefix, "decoder.mid_block.attentions.0");
-      TRY_BOOL (mid_attention_init (&self->dec_mid_attention, weights, p, rch[0], groups, error));
+      JD_TRY_FALSE (mid_attention_init (&self->dec_mid_attention, weights, p, rch[0], groups, error));
     }
 
   for (int i = 0; i < c->n_blocks; i++)
@@ -241,26 +230,26 @@ decoder_init (JdVae *self, JdWeights *weights, const char *prefix, GError **erro
           g_autofree char *p = name (prefix, "decoder.up_blocks.%d.resnets.%d", i, l);
           int64_t in = l == 0 ? rch[i > 0 ? i - 1 : 0] : rch[i];
           if (video)
-            TRY_BOOL (jd_spatio_temporal_res_block_init (&block->st_resnets[l], weights, p, in,
+            JD_TRY_FALSE (jd_spatio_temporal_res_block_init (&block->st_resnets[l], weights, p, in,
                                                          rch[i], 0, SPATIAL_EPS, TEMPORAL_EPS,
                                                          TRUE, error));
           else
-            TRY_BOOL (jd_resnet_block2d_init (&block->resnets[l], weights, p, in, rch[i], 0,
+            JD_TRY_FALSE (jd_resnet_block2d_init (&block->resnets[l], weights, p, in, rch[i], 0,
                                               groups, SPATIAL_EPS, error));
         }
       block->has_resample = i < c->n_blocks - 1;
       if (block->has_resample)
         {
           g_autofree char *p = name (prefix, "decoder.up_blocks.%d.upsamplers.0", i);
-          TRY_BOOL (jd_upsample2d_init (&block->up, weights, p, rch[i], error));
+          JD_TRY_FALSE (jd_upsample2d_init (&block->up, weights, p, rch[i], error));
         }
     }
   const int64_t last = rch[c->n_blocks - 1];
   g_autofree char *norm = name (prefix, "decoder.conv_norm_out");
   g_autofree char *conv_out = name (prefix, "decoder.conv_out");
-  TRY_BOOL (jd_group_norm_layer_init (&self->dec_norm_out, weights, norm, last, groups,
+  JD_TRY_FALSE (jd_group_norm_layer_init (&self->dec_norm_out, weights, norm, last, groups,
                                       SPATIAL_EPS, error));
-  TRY_BOOL (jd_conv2d_layer_init (&self->dec_conv_out, weights, conv_out, last, c->out_channels,
+  JD_TRY_FALSE (jd_conv2d_layer_init (&self->dec_conv_out, weights, conv_out, last, c->out_channels,
                                   3, 1, 1, error));
   if (video)
     {
@@ -268,9 +257,9 @@ decoder_init (JdVae *self, JdWeights *weights, const char *prefix, GError **erro
       const int64_t oc = c->out_channels;
       self->time_conv_out_weight = jd_weights_get_in (weights, p, "weight", 5,
                                                       (int64_t[]) { oc, oc, 3, 1, 1 }, error);
-      TRY_BOOL (self->time_conv_out_weight != NULL);
+      JD_TRY_FALSE (self->time_conv_out_weight != NULL);
       self->time_conv_out_bias = jd_weights_get_in (weights, p, "bias", 1, &oc, error);
-      TRY_BOOL (self->time_conv_out_bias != NULL);
+      JD_TRY_FALSE (self->time_conv_out_bias != NULL);
     }
   return TRUE;
 }
@@ -283,8 +272,8 @@ jd_vae_new (JdWeights *weights, JdVaeKind kind, const JdVaeConfig *config, const
   self->kind = kind;
   self->config = *config;
   self->backend = jd_weights_get_backend (weights);
-  TRY (encoder_init (self, weights, prefix, error));
-  TRY (decoder_init (self, weights, prefix, error));
+  JD_TRY_NULL (encoder_init (self, weights, prefix, error));
+  JD_TRY_NULL (decoder_init (self, weights, prefix, error));
   return g_steal_pointer (&self);
 }
 
@@ -311,7 +300,7 @@ jd_vae_factor (JdVae *self)
 #define STEP(h, call)                            \
   G_STMT_START {                                 \
     JdTensor *_next = (call);                    \
-    TRY (_next != NULL);                         \
+    JD_TRY_NULL (_next != NULL);                         \
     jd_tensor_free (h);                          \
     (h) = _next;                                 \
   } G_STMT_END
@@ -331,9 +320,9 @@ JdTensor *
 jd_vae_encode (JdVae *self, const JdTensor *x, GError **error)
 {
   const JdVaeConfig *c = &self->config;
-  TRY (check_input ("VAE encode", x, c->in_channels, error));
+  JD_TRY_NULL (check_input ("VAE encode", x, c->in_channels, error));
   g_autoptr (JdTensor) h = jd_conv2d_layer_forward (&self->enc_conv_in, x, error);
-  TRY (h != NULL);
+  JD_TRY_NULL (h != NULL);
   for (int i = 0; i < c->n_blocks; i++)
     {
       const Block *block = &self->enc_blocks[i];
@@ -351,8 +340,8 @@ jd_vae_encode (JdVae *self, const JdTensor *x, GError **error)
   /* The moments are (mean, log-variance) along channels; the mean is the first half. */
   const int64_t shape[4] = { h->shape[0], c->latent_channels, h->shape[2], h->shape[3] };
   g_autoptr (JdTensor) mean = jd_layer_new_tensor (self->backend, 4, shape, error);
-  TRY (mean != NULL);
-  TRY (jd_slice (self->backend, h, 1, 0, mean, error));
+  JD_TRY_NULL (mean != NULL);
+  JD_TRY_NULL (jd_slice (self->backend, h, 1, 0, mean, error));
   return g_steal_pointer (&mean);
 }
 
@@ -364,16 +353,16 @@ time_conv_out (JdVae *self, const JdTensor *x, int frames, GError **error)
   g_autoptr (JdTensor) view = jd_tensor_view_as (x, 5, (int64_t[]) { b, frames, c, hh, ww });
   g_autoptr (JdTensor) channels_first = jd_layer_new_tensor (
     self->backend, 5, (int64_t[]) { b, c, frames, hh, ww }, error);
-  TRY (channels_first != NULL);
-  TRY (jd_permute (self->backend, view, swap_frames_channels, channels_first, error));
+  JD_TRY_NULL (channels_first != NULL);
+  JD_TRY_NULL (jd_permute (self->backend, view, swap_frames_channels, channels_first, error));
   g_autoptr (JdTensor) mixed = jd_layer_new_tensor (self->backend, 5, channels_first->shape,
                                                     error);
-  TRY (mixed != NULL);
-  TRY (jd_conv_temporal (self->backend, channels_first, self->time_conv_out_weight,
+  JD_TRY_NULL (mixed != NULL);
+  JD_TRY_NULL (jd_conv_temporal (self->backend, channels_first, self->time_conv_out_weight,
                          self->time_conv_out_bias, mixed, error));
   g_autoptr (JdTensor) out = jd_layer_new_tensor (self->backend, 5, view->shape, error);
-  TRY (out != NULL);
-  TRY (jd_permute (self->backend, mixed, swap_frames_channels, out, error));
+  JD_TRY_NULL (out != NULL);
+  JD_TRY_NULL (jd_permute (self->backend, mixed, swap_frames_channels, out, error));
   jd_tensor_reshape (out, 4, x->shape);
   return g_steal_pointer (&out);
 }
@@ -383,7 +372,7 @@ jd_vae_decode (JdVae *self, const JdTensor *z, int frames, GError **error)
 {
   const JdVaeConfig *c = &self->config;
   const gboolean video = self->kind == JD_VAE_VIDEO;
-  TRY (check_input ("VAE decode", z, c->latent_channels, error));
+  JD_TRY_NULL (check_input ("VAE decode", z, c->latent_channels, error));
   if (video && (frames < 1 || z->shape[0] % frames != 0))
     {
       g_autofree char *have = jd_tensor_shape_string (z);
@@ -398,10 +387,10 @@ jd_vae_decode (JdVae *self, const JdTensor *z, int frames, GError **error)
   else
     {
       g_autoptr (JdTensor) q = jd_conv2d_layer_forward (&self->post_quant_conv, z, error);
-      TRY (q != NULL);
+      JD_TRY_NULL (q != NULL);
       h = jd_conv2d_layer_forward (&self->dec_conv_in, q, error);
     }
-  TRY (h != NULL);
+  JD_TRY_NULL (h != NULL);
 
   if (video)
     {

@@ -8,17 +8,6 @@
 #define MAX_BLOCKS 8
 #define MAX_LAYERS 8
 
-#define TRY(expr)                 \
-  G_STMT_START {                  \
-    if (!(expr))                  \
-      return NULL;                \
-  } G_STMT_END
-#define TRY_BOOL(expr)            \
-  G_STMT_START {                  \
-    if (!(expr))                  \
-      return FALSE;               \
-  } G_STMT_END
-
 /* Epsilons of the published SVD UNet (FACTS.md): GroupNorms 1e-6 in the cross-attention down
  * blocks and every up block, 1e-5 in the plain down block, the mid block and conv_norm_out;
  * 1e-6 in the transformers' GroupNorm; nn.LayerNorm's 1e-5 in the transformer blocks. */
@@ -107,18 +96,18 @@ temporal_block_init (TemporalTransformerBlock *block, JdWeights *weights, const 
   g_autofree char *p_attn2 = jd_weights_join (prefix, "attn2");
   g_autofree char *p_norm3 = jd_weights_join (prefix, "norm3");
   g_autofree char *p_ff = jd_weights_join (prefix, "ff");
-  TRY_BOOL (jd_layer_norm_layer_init (&block->norm_in, weights, p_norm_in, dim, EPS_LAYER_NORM,
+  JD_TRY_FALSE (jd_layer_norm_layer_init (&block->norm_in, weights, p_norm_in, dim, EPS_LAYER_NORM,
                                       error));
-  TRY_BOOL (jd_feed_forward_init (&block->ff_in, weights, p_ff_in, dim, dim, 4, error));
-  TRY_BOOL (jd_layer_norm_layer_init (&block->norm1, weights, p_norm1, dim, EPS_LAYER_NORM,
+  JD_TRY_FALSE (jd_feed_forward_init (&block->ff_in, weights, p_ff_in, dim, dim, 4, error));
+  JD_TRY_FALSE (jd_layer_norm_layer_init (&block->norm1, weights, p_norm1, dim, EPS_LAYER_NORM,
                                       error));
-  TRY_BOOL (jd_attention_layer_init (&block->attn1, weights, p_attn1, dim, heads, head_dim, 0,
+  JD_TRY_FALSE (jd_attention_layer_init (&block->attn1, weights, p_attn1, dim, heads, head_dim, 0,
                                      FALSE, error));
-  TRY_BOOL (jd_layer_norm_layer_init (&block->norm2, weights, p_norm2, dim, EPS_LAYER_NORM,
+  JD_TRY_FALSE (jd_layer_norm_layer_init (&block->norm2, weights, p_norm2, dim, EPS_LAYER_NORM,
                                       error));
-  TRY_BOOL (jd_attention_layer_init (&block->attn2, weights, p_attn2, dim, heads, head_dim,
+  JD_TRY_FALSE (jd_attention_layer_init (&block->attn2, weights, p_attn2, dim, heads, head_dim,
                                      context_dim, FALSE, error));
-  TRY_BOOL (jd_layer_norm_layer_init (&block->norm3, weights, p_norm3, dim, EPS_LAYER_NORM,
+  JD_TRY_FALSE (jd_layer_norm_layer_init (&block->norm3, weights, p_norm3, dim, EPS_LAYER_NORM,
                                       error));
   return jd_feed_forward_init (&block->ff, weights, p_ff, dim, dim, 4, error);
 }
@@ -129,9 +118,9 @@ add_feed_forward (const JdLayerNormLayer *norm, const JdFeedForward *ff, JdTenso
                   GError **error)
 {
   g_autoptr (JdTensor) n = jd_layer_norm_layer_forward (norm, y, error);
-  TRY_BOOL (n != NULL);
+  JD_TRY_FALSE (n != NULL);
   g_autoptr (JdTensor) f = jd_feed_forward_forward (ff, n, error);
-  TRY_BOOL (f != NULL);
+  JD_TRY_FALSE (f != NULL);
   return jd_add (norm->backend, y, f, y, error);
 }
 
@@ -140,7 +129,7 @@ add_attention (const JdLayerNormLayer *norm, const JdAttentionLayer *attn,
                const JdTensor *context, JdTensor *y, GError **error)
 {
   g_autoptr (JdTensor) n = jd_layer_norm_layer_forward (norm, y, error);
-  TRY_BOOL (n != NULL);
+  JD_TRY_FALSE (n != NULL);
   return jd_attention_layer_add_to (attn, n, context, y, error);
 }
 
@@ -155,19 +144,19 @@ temporal_block_forward (const TemporalTransformerBlock *block, const JdTensor *x
   g_autoptr (JdTensor) frames_first = jd_tensor_view_as (x, 4, (int64_t[]) { b, frames, s, c });
   g_autoptr (JdTensor) y = jd_layer_new_tensor (backend, 4, (int64_t[]) { b, s, frames, c },
                                                 error);
-  TRY (y != NULL);
-  TRY (jd_permute (backend, frames_first, swap_middle, y, error));
+  JD_TRY_NULL (y != NULL);
+  JD_TRY_NULL (jd_permute (backend, frames_first, swap_middle, y, error));
   jd_tensor_reshape (y, 3, (int64_t[]) { b * s, frames, c });
-  TRY (add_feed_forward (&block->norm_in, &block->ff_in, y, error));
-  TRY (add_attention (&block->norm1, &block->attn1, NULL, y, error));
+  JD_TRY_NULL (add_feed_forward (&block->norm_in, &block->ff_in, y, error));
+  JD_TRY_NULL (add_attention (&block->norm1, &block->attn1, NULL, y, error));
   /* Sequences are ordered (sample, pixel): sample n's context serves its s sequences. */
-  TRY (add_attention (&block->norm2, &block->attn2, context, y, error));
-  TRY (add_feed_forward (&block->norm3, &block->ff, y, error));
+  JD_TRY_NULL (add_attention (&block->norm2, &block->attn2, context, y, error));
+  JD_TRY_NULL (add_feed_forward (&block->norm3, &block->ff, y, error));
   jd_tensor_reshape (y, 4, (int64_t[]) { b, s, frames, c });
   g_autoptr (JdTensor) out = jd_layer_new_tensor (backend, 4, (int64_t[]) { b, frames, s, c },
                                                   error);
-  TRY (out != NULL);
-  TRY (jd_permute (backend, y, swap_middle, out, error));
+  JD_TRY_NULL (out != NULL);
+  JD_TRY_NULL (jd_permute (backend, y, swap_middle, out, error));
   jd_tensor_reshape (out, 3, x->shape);
   return g_steal_pointer (&out);
 }
@@ -185,23 +174,23 @@ transformer_init (TransformerSpatioTemporal *t, JdWeights *weights, const char *
   g_autofree char *p_out = jd_weights_join (prefix, "proj_out");
   g_autofree char *p_pos = jd_weights_join (prefix, "time_pos_embed");
   g_autofree char *p_mixer = jd_weights_join (prefix, "time_mixer");
-  TRY_BOOL (jd_group_norm_layer_init (&t->norm, weights, p_norm, channels, 32, EPS_TRANSFORMER,
+  JD_TRY_FALSE (jd_group_norm_layer_init (&t->norm, weights, p_norm, channels, 32, EPS_TRANSFORMER,
                                       error));
-  TRY_BOOL (jd_linear_layer_init (&t->proj_in, weights, p_in, channels, channels, TRUE, error));
+  JD_TRY_FALSE (jd_linear_layer_init (&t->proj_in, weights, p_in, channels, channels, TRUE, error));
   for (int i = 0; i < n_layers; i++)
     {
       g_autofree char *p_block = jd_weights_join_printf (prefix, "transformer_blocks.%d", i);
       g_autofree char *p_temporal =
         jd_weights_join_printf (prefix, "temporal_transformer_blocks.%d", i);
-      TRY_BOOL (jd_transformer_block_init (&t->blocks[i], weights, p_block, channels, heads,
+      JD_TRY_FALSE (jd_transformer_block_init (&t->blocks[i], weights, p_block, channels, heads,
                                            channels / heads, context_dim, FALSE, EPS_LAYER_NORM,
                                            error));
-      TRY_BOOL (temporal_block_init (&t->temporal_blocks[i], weights, p_temporal, channels,
+      JD_TRY_FALSE (temporal_block_init (&t->temporal_blocks[i], weights, p_temporal, channels,
                                      heads, context_dim, error));
     }
-  TRY_BOOL (jd_timestep_embedding_init (&t->time_pos_embed, weights, p_pos, channels,
+  JD_TRY_FALSE (jd_timestep_embedding_init (&t->time_pos_embed, weights, p_pos, channels,
                                         4 * channels, channels, error));
-  TRY_BOOL (jd_alpha_blender_init (&t->time_mixer, weights, p_mixer, FALSE, error));
+  JD_TRY_FALSE (jd_alpha_blender_init (&t->time_mixer, weights, p_mixer, FALSE, error));
   return jd_linear_layer_init (&t->proj_out, weights, p_out, channels, channels, TRUE, error);
 }
 
@@ -220,55 +209,55 @@ transformer_forward (const TransformerSpatioTemporal *t, const JdTensor *x,
     ids[f] = (float) f;
   g_autoptr (JdTensor) positions = jd_layer_new_tensor (backend, 1, (int64_t[]) { frames },
                                                         error);
-  TRY (positions != NULL);
-  TRY (jd_tensor_upload_f32 (positions, ids, error));
+  JD_TRY_NULL (positions != NULL);
+  JD_TRY_NULL (jd_tensor_upload_f32 (positions, ids, error));
   g_autoptr (JdTensor) features = jd_sinusoids (backend, positions, (int) c, error);
-  TRY (features != NULL);
+  JD_TRY_NULL (features != NULL);
   g_autoptr (JdTensor) frame_emb = jd_timestep_embedding_forward (&t->time_pos_embed, features,
                                                                   error);
-  TRY (frame_emb != NULL);
+  JD_TRY_NULL (frame_emb != NULL);
   g_autoptr (JdTensor) frame_emb_view = jd_tensor_view_as (frame_emb, 4,
                                                            (int64_t[]) { 1, frames, 1, c });
 
   g_autoptr (JdTensor) normed = jd_group_norm_layer_forward (&t->norm, x, JD_UNARY_IDENTITY,
                                                              error);
-  TRY (normed != NULL);
+  JD_TRY_NULL (normed != NULL);
   g_autoptr (JdTensor) tokens = jd_layer_new_tensor (backend, 4, (int64_t[]) { bf, h, w, c },
                                                      error);
-  TRY (tokens != NULL);
-  TRY (jd_permute (backend, normed, (const int[]) { 0, 2, 3, 1 }, tokens, error));
+  JD_TRY_NULL (tokens != NULL);
+  JD_TRY_NULL (jd_permute (backend, normed, (const int[]) { 0, 2, 3, 1 }, tokens, error));
   jd_tensor_reshape (tokens, 3, (int64_t[]) { bf, hw, c });
   g_autoptr (JdTensor) hidden = jd_linear_layer_forward (&t->proj_in, tokens, error);
-  TRY (hidden != NULL);
+  JD_TRY_NULL (hidden != NULL);
 
   for (int i = 0; i < t->n_layers; i++)
     {
       g_autoptr (JdTensor) spatial = jd_transformer_block_forward (&t->blocks[i], hidden,
                                                                    context, error);
-      TRY (spatial != NULL);
+      JD_TRY_NULL (spatial != NULL);
       g_autoptr (JdTensor) with_pos = jd_layer_new_tensor (backend, 3, spatial->shape, error);
-      TRY (with_pos != NULL);
+      JD_TRY_NULL (with_pos != NULL);
       {
         g_autoptr (JdTensor) s4 = jd_tensor_view_as (spatial, 4, (int64_t[]) { b, frames, hw, c });
         g_autoptr (JdTensor) p4 = jd_tensor_view_as (with_pos, 4,
                                                      (int64_t[]) { b, frames, hw, c });
-        TRY (jd_add (backend, s4, frame_emb_view, p4, error));
+        JD_TRY_NULL (jd_add (backend, s4, frame_emb_view, p4, error));
       }
       g_autoptr (JdTensor) mixed = temporal_block_forward (&t->temporal_blocks[i], with_pos,
                                                            frames, context, error);
-      TRY (mixed != NULL);
-      TRY (jd_alpha_blender_blend_into (&t->time_mixer, backend, spatial, mixed, error));
+      JD_TRY_NULL (mixed != NULL);
+      JD_TRY_NULL (jd_alpha_blender_blend_into (&t->time_mixer, backend, spatial, mixed, error));
       g_clear_pointer (&hidden, jd_tensor_free);
       hidden = g_steal_pointer (&mixed);
     }
 
   g_autoptr (JdTensor) projected = jd_linear_layer_forward (&t->proj_out, hidden, error);
-  TRY (projected != NULL);
+  JD_TRY_NULL (projected != NULL);
   jd_tensor_reshape (projected, 4, (int64_t[]) { bf, h, w, c });
   g_autoptr (JdTensor) out = jd_layer_new_tensor (backend, 4, x->shape, error);
-  TRY (out != NULL);
-  TRY (jd_permute (backend, projected, (const int[]) { 0, 3, 1, 2 }, out, error));
-  TRY (jd_add (backend, out, x, out, error));
+  JD_TRY_NULL (out != NULL);
+  JD_TRY_NULL (jd_permute (backend, projected, (const int[]) { 0, 3, 1, 2 }, out, error));
+  JD_TRY_NULL (jd_add (backend, out, x, out, error));
   return g_steal_pointer (&out);
 }
 
@@ -283,7 +272,7 @@ block_init_attentions (Block *block, JdWeights *weights, const char *prefix, int
   for (int i = 0; i < n; i++)
     {
       g_autofree char *p = jd_weights_join_printf (prefix, "attentions.%d", i);
-      TRY_BOOL (transformer_init (&block->attentions[i], weights, p, channels, heads,
+      JD_TRY_FALSE (transformer_init (&block->attentions[i], weights, p, channels, heads,
                                   context_dim, tlayers, error));
     }
   return TRUE;
@@ -295,7 +284,7 @@ block_layer_forward (const Block *block, int i, const JdTensor *h, const JdTenso
 {
   g_autoptr (JdTensor) r = jd_spatio_temporal_res_block_forward (&block->resnets[i], h, temb,
                                                                  frames, error);
-  TRY (r != NULL);
+  JD_TRY_NULL (r != NULL);
   if (block->attentions == NULL)
     return g_steal_pointer (&r);
   return transformer_forward (&block->attentions[i], r, context, frames, error);
@@ -313,7 +302,7 @@ read_block_types (JsonObject *config, const char *path, const char *key, const c
                   const char *plain, int n, gboolean *is_cross, GError **error)
 {
   g_auto (GStrv) types = jd_config_string_array (config, path, key, error);
-  TRY_BOOL (types != NULL);
+  JD_TRY_FALSE (types != NULL);
   if ((int) g_strv_length (types) != n)
     {
       g_autofree char *what = g_strdup_printf (
@@ -347,7 +336,7 @@ jd_video_unet_new (JdWeights *weights, JsonObject *config, const char *config_pa
   const char *path = config_path;
   int64_t ch[MAX_BLOCKS];
   int n = 0;
-  TRY (jd_config_int_array (config, path, "block_out_channels", 32, 1 << 16, -1, MAX_BLOCKS, ch,
+  JD_TRY_NULL (jd_config_int_array (config, path, "block_out_channels", 32, 1 << 16, -1, MAX_BLOCKS, ch,
                             &n, error));
   for (int i = 0; i < n; i++)
     if (ch[i] % 32 != 0)
@@ -358,16 +347,16 @@ jd_video_unet_new (JdWeights *weights, JsonObject *config, const char *config_pa
       }
   unet->n_blocks = n;
   memcpy (unet->channels, ch, sizeof ch);
-  TRY (jd_config_int (config, path, "in_channels", 1, 1 << 16, &unet->in_channels, error));
-  TRY (jd_config_int (config, path, "out_channels", 1, 1 << 16, &unet->out_channels, error));
+  JD_TRY_NULL (jd_config_int (config, path, "in_channels", 1, 1 << 16, &unet->in_channels, error));
+  JD_TRY_NULL (jd_config_int (config, path, "out_channels", 1, 1 << 16, &unet->out_channels, error));
   int64_t layers[MAX_BLOCKS], heads[MAX_BLOCKS], context[MAX_BLOCKS], tlayers[MAX_BLOCKS];
-  TRY (jd_unet_config_per_block (config, path, "layers_per_block", n, 1, MAX_LAYERS - 1, -1,
+  JD_TRY_NULL (jd_unet_config_per_block (config, path, "layers_per_block", n, 1, MAX_LAYERS - 1, -1,
                                  layers, error));
-  TRY (jd_unet_config_per_block (config, path, "num_attention_heads", n, 1, 1 << 12, -1, heads,
+  JD_TRY_NULL (jd_unet_config_per_block (config, path, "num_attention_heads", n, 1, 1 << 12, -1, heads,
                                  error));
-  TRY (jd_unet_config_per_block (config, path, "cross_attention_dim", n, 1, 1 << 16, -1, context,
+  JD_TRY_NULL (jd_unet_config_per_block (config, path, "cross_attention_dim", n, 1, 1 << 16, -1, context,
                                  error));
-  TRY (jd_unet_config_per_block (config, path, "transformer_layers_per_block", n, 1, MAX_LAYERS,
+  JD_TRY_NULL (jd_unet_config_per_block (config, path, "transformer_layers_per_block", n, 1, MAX_LAYERS,
                                  1, tlayers, error));
   for (int i = 1; i < n; i++)
     if (context[i] != context[0])
@@ -384,9 +373,9 @@ jd_video_unet_new (JdWeights *weights, JsonObject *config, const char *config_pa
       }
   unet->context_dim = context[0];
   int64_t proj_dim;
-  TRY (jd_config_int (config, path, "addition_time_embed_dim", 2, 1 << 16,
+  JD_TRY_NULL (jd_config_int (config, path, "addition_time_embed_dim", 2, 1 << 16,
                       &unet->addition_time_embed_dim, error));
-  TRY (jd_config_int (config, path, "projection_class_embeddings_input_dim", 1, 1 << 20,
+  JD_TRY_NULL (jd_config_int (config, path, "projection_class_embeddings_input_dim", 1, 1 << 20,
                       &proj_dim, error));
   if (proj_dim != 3 * unet->addition_time_embed_dim)
     {
@@ -395,9 +384,9 @@ jd_video_unet_new (JdWeights *weights, JsonObject *config, const char *config_pa
       return NULL;
     }
   gboolean down_cross[MAX_BLOCKS], up_cross[MAX_BLOCKS];
-  TRY (read_block_types (config, path, "down_block_types", "CrossAttnDownBlockSpatioTemporal",
+  JD_TRY_NULL (read_block_types (config, path, "down_block_types", "CrossAttnDownBlockSpatioTemporal",
                          "DownBlockSpatioTemporal", n, down_cross, error));
-  TRY (read_block_types (config, path, "up_block_types", "CrossAttnUpBlockSpatioTemporal",
+  JD_TRY_NULL (read_block_types (config, path, "up_block_types", "CrossAttnUpBlockSpatioTemporal",
                          "UpBlockSpatioTemporal", n, up_cross, error));
 
   const int64_t temb = 4 * ch[0];
@@ -407,11 +396,11 @@ jd_video_unet_new (JdWeights *weights, JsonObject *config, const char *config_pa
   g_autofree char *p_conv_in = jd_weights_join (prefix, "conv_in");
   g_autofree char *p_norm_out = jd_weights_join (prefix, "conv_norm_out");
   g_autofree char *p_conv_out = jd_weights_join (prefix, "conv_out");
-  TRY (jd_timestep_embedding_init (&unet->time_embedding, weights, p_time, ch[0], temb, temb,
+  JD_TRY_NULL (jd_timestep_embedding_init (&unet->time_embedding, weights, p_time, ch[0], temb, temb,
                                    error));
-  TRY (jd_timestep_embedding_init (&unet->add_embedding, weights, p_add, proj_dim, temb, temb,
+  JD_TRY_NULL (jd_timestep_embedding_init (&unet->add_embedding, weights, p_add, proj_dim, temb, temb,
                                    error));
-  TRY (jd_conv2d_layer_init (&unet->conv_in, weights, p_conv_in, unet->in_channels, ch[0], 3, 1,
+  JD_TRY_NULL (jd_conv2d_layer_init (&unet->conv_in, weights, p_conv_in, unet->in_channels, ch[0], 3, 1,
                              1, error));
 
   for (int i = 0; i < n; i++)
@@ -423,18 +412,18 @@ jd_video_unet_new (JdWeights *weights, JsonObject *config, const char *config_pa
       for (int j = 0; j < block->n_layers; j++)
         {
           g_autofree char *pr = jd_weights_join_printf (p, "resnets.%d", j);
-          TRY (jd_spatio_temporal_res_block_init (&block->resnets[j], weights, pr,
+          JD_TRY_NULL (jd_spatio_temporal_res_block_init (&block->resnets[j], weights, pr,
                                                   j == 0 ? ch[MAX (i - 1, 0)] : ch[i], ch[i],
                                                   temb, eps, -1, FALSE, error));
         }
       if (down_cross[i])
-        TRY (block_init_attentions (block, weights, p, block->n_layers, ch[i], (int) heads[i],
+        JD_TRY_NULL (block_init_attentions (block, weights, p, block->n_layers, ch[i], (int) heads[i],
                                     context[i], (int) tlayers[i], error));
       block->has_downsample = i < n - 1;
       if (block->has_downsample)
         {
           g_autofree char *pd = jd_weights_join (p, "downsamplers.0");
-          TRY (jd_downsample2d_init (&block->downsample, weights, pd, ch[i], 1, error));
+          JD_TRY_NULL (jd_downsample2d_init (&block->downsample, weights, pd, ch[i], 1, error));
         }
     }
 
@@ -445,11 +434,11 @@ jd_video_unet_new (JdWeights *weights, JsonObject *config, const char *config_pa
     for (int j = 0; j < 2; j++)
       {
         g_autofree char *pr = jd_weights_join_printf (p, "resnets.%d", j);
-        TRY (jd_spatio_temporal_res_block_init (&mid->resnets[j], weights, pr, ch[n - 1],
+        JD_TRY_NULL (jd_spatio_temporal_res_block_init (&mid->resnets[j], weights, pr, ch[n - 1],
                                                 ch[n - 1], temb, EPS_MID_BLOCK, -1, FALSE,
                                                 error));
       }
-    TRY (block_init_attentions (mid, weights, p, 1, ch[n - 1], (int) heads[n - 1],
+    JD_TRY_NULL (block_init_attentions (mid, weights, p, 1, ch[n - 1], (int) heads[n - 1],
                                 context[n - 1], (int) tlayers[n - 1], error));
   }
 
@@ -466,23 +455,23 @@ jd_video_unet_new (JdWeights *weights, JsonObject *config, const char *config_pa
         {
           const int64_t skip_ch = j == block->n_layers - 1 ? in_ch : out_ch;
           g_autofree char *pr = jd_weights_join_printf (p, "resnets.%d", j);
-          TRY (jd_spatio_temporal_res_block_init (&block->resnets[j], weights, pr,
+          JD_TRY_NULL (jd_spatio_temporal_res_block_init (&block->resnets[j], weights, pr,
                                                   (j == 0 ? prev_ch : out_ch) + skip_ch, out_ch,
                                                   temb, EPS_UP_BLOCK, -1, FALSE, error));
         }
       if (up_cross[i])
-        TRY (block_init_attentions (block, weights, p, block->n_layers, out_ch, (int) heads[r],
+        JD_TRY_NULL (block_init_attentions (block, weights, p, block->n_layers, out_ch, (int) heads[r],
                                     context[r], (int) tlayers[r], error));
       block->has_upsample = i < n - 1;
       if (block->has_upsample)
         {
           g_autofree char *pu = jd_weights_join (p, "upsamplers.0");
-          TRY (jd_upsample2d_init (&block->upsample, weights, pu, out_ch, error));
+          JD_TRY_NULL (jd_upsample2d_init (&block->upsample, weights, pu, out_ch, error));
         }
     }
-  TRY (jd_group_norm_layer_init (&unet->conv_norm_out, weights, p_norm_out, ch[0], 32,
+  JD_TRY_NULL (jd_group_norm_layer_init (&unet->conv_norm_out, weights, p_norm_out, ch[0], 32,
                                  EPS_NORM_OUT, error));
-  TRY (jd_conv2d_layer_init (&unet->conv_out, weights, p_conv_out, ch[0], unet->out_channels, 3,
+  JD_TRY_NULL (jd_conv2d_layer_init (&unet->conv_out, weights, p_conv_out, ch[0], unet->out_channels, 3,
                              1, 1, error));
 
   unet->stage_names = jd_unet_stage_names_new (n);
@@ -537,25 +526,25 @@ jd_video_unet_embed (JdVideoUNet *unet, const JdTensor *timestep,
     }
   g_autoptr (JdTensor) t_features = jd_sinusoids (backend, timestep, (int) unet->channels[0],
                                                   error);
-  TRY (t_features != NULL);
+  JD_TRY_NULL (t_features != NULL);
   g_autoptr (JdTensor) t_emb = jd_timestep_embedding_forward (&unet->time_embedding, t_features,
                                                               error);
-  TRY (t_emb != NULL);
+  JD_TRY_NULL (t_emb != NULL);
   g_autoptr (JdTensor) ids = jd_tensor_view_as (added_time_ids, 1, (int64_t[]) { 3 * b });
   g_autoptr (JdTensor) id_features = jd_sinusoids (backend, ids,
                                                    (int) unet->addition_time_embed_dim, error);
-  TRY (id_features != NULL);
+  JD_TRY_NULL (id_features != NULL);
   jd_tensor_reshape (id_features, 2, (int64_t[]) { b, 3 * unet->addition_time_embed_dim });
   g_autoptr (JdTensor) emb = jd_timestep_embedding_forward (&unet->add_embedding, id_features,
                                                             error);
-  TRY (emb != NULL);
-  TRY (jd_add (backend, emb, t_emb, emb, error));
+  JD_TRY_NULL (emb != NULL);
+  JD_TRY_NULL (jd_add (backend, emb, t_emb, emb, error));
   /* One row per frame, frames of a sample consecutive. */
   g_autoptr (JdTensor) per_frame = jd_layer_new_tensor (
     backend, 3, (int64_t[]) { b, frames, unet->temb_channels }, error);
-  TRY (per_frame != NULL);
+  JD_TRY_NULL (per_frame != NULL);
   g_autoptr (JdTensor) emb3 = jd_tensor_view_as (emb, 3, (int64_t[]) { b, 1, unet->temb_channels });
-  TRY (jd_broadcast (backend, emb3, per_frame, error));
+  JD_TRY_NULL (jd_broadcast (backend, emb3, per_frame, error));
   jd_tensor_reshape (per_frame, 2, (int64_t[]) { b * frames, unet->temb_channels });
   return g_steal_pointer (&per_frame);
 }
@@ -584,12 +573,12 @@ jd_video_unet_run_stage (JdVideoUNet *unet, guint stage, const JdTensor *h, GPtr
                    jd_video_unet_get_n_stages (unet));
       return NULL;
     }
-  TRY (check_frames (h, frames, error));
+  JD_TRY_NULL (check_frames (h, frames, error));
   if (stage == 0)
     {
       g_autoptr (JdTensor) out = jd_conv2d_layer_forward (&unet->conv_in, h, error);
-      TRY (out != NULL);
-      TRY (jd_unet_skips_push_copy (skips, out, error));
+      JD_TRY_NULL (out != NULL);
+      JD_TRY_NULL (jd_unet_skips_push_copy (skips, out, error));
       return g_steal_pointer (&out);
     }
   if (stage == (guint) unet->n_blocks + 1)
@@ -597,10 +586,10 @@ jd_video_unet_run_stage (JdVideoUNet *unet, guint stage, const JdTensor *h, GPtr
       const Block *mid = &unet->mid;
       g_autoptr (JdTensor) r0 = jd_spatio_temporal_res_block_forward (&mid->resnets[0], h, temb,
                                                                       frames, error);
-      TRY (r0 != NULL);
+      JD_TRY_NULL (r0 != NULL);
       g_autoptr (JdTensor) a = transformer_forward (&mid->attentions[0], r0, context, frames,
                                                     error);
-      TRY (a != NULL);
+      JD_TRY_NULL (a != NULL);
       return jd_spatio_temporal_res_block_forward (&mid->resnets[1], a, temb, frames, error);
     }
   const Block *block = &unet->down[stage - 1];
@@ -609,17 +598,17 @@ jd_video_unet_run_stage (JdVideoUNet *unet, guint stage, const JdTensor *h, GPtr
   for (int j = 0; j < block->n_layers; j++)
     {
       JdTensor *next = block_layer_forward (block, j, current, temb, context, frames, error);
-      TRY (next != NULL);
+      JD_TRY_NULL (next != NULL);
       g_clear_pointer (&x, jd_tensor_free);
       x = next;
       current = x;
-      TRY (jd_unet_skips_push_copy (skips, x, error));
+      JD_TRY_NULL (jd_unet_skips_push_copy (skips, x, error));
     }
   if (block->has_downsample)
     {
       g_autoptr (JdTensor) down = jd_downsample2d_forward (&block->downsample, x, error);
-      TRY (down != NULL);
-      TRY (jd_unet_skips_push_copy (skips, down, error));
+      JD_TRY_NULL (down != NULL);
+      JD_TRY_NULL (jd_unet_skips_push_copy (skips, down, error));
       return g_steal_pointer (&down);
     }
   return g_steal_pointer (&x);
@@ -630,7 +619,7 @@ jd_video_unet_decode (JdVideoUNet *unet, const JdTensor *h, GPtrArray *skips,
                       const JdTensor *temb, const JdTensor *context, int frames, GError **error)
 {
   JdBackend *backend = unet->backend;
-  TRY (check_frames (h, frames, error));
+  JD_TRY_NULL (check_frames (h, frames, error));
   g_autoptr (JdTensor) x = NULL;
   const JdTensor *current = h;
   for (int i = 0; i < unet->n_blocks; i++)
@@ -639,7 +628,7 @@ jd_video_unet_decode (JdVideoUNet *unet, const JdTensor *h, GPtrArray *skips,
       for (int j = 0; j < block->n_layers; j++)
         {
           g_autoptr (JdTensor) skip = jd_unet_skips_pop (skips, error);
-          TRY (skip != NULL);
+          JD_TRY_NULL (skip != NULL);
           if (skip->ndim != 4 || skip->shape[0] != current->shape[0]
               || skip->shape[2] != current->shape[2] || skip->shape[3] != current->shape[3])
             {
@@ -653,10 +642,10 @@ jd_video_unet_decode (JdVideoUNet *unet, const JdTensor *h, GPtrArray *skips,
           g_autoptr (JdTensor) cat = jd_layer_new_tensor (
             backend, 4, (int64_t[]) { current->shape[0], current->shape[1] + skip->shape[1],
                                       current->shape[2], current->shape[3] }, error);
-          TRY (cat != NULL);
-          TRY (jd_concat (backend, 2, (const JdTensor *[]) { current, skip }, 1, cat, error));
+          JD_TRY_NULL (cat != NULL);
+          JD_TRY_NULL (jd_concat (backend, 2, (const JdTensor *[]) { current, skip }, 1, cat, error));
           JdTensor *next = block_layer_forward (block, j, cat, temb, context, frames, error);
-          TRY (next != NULL);
+          JD_TRY_NULL (next != NULL);
           g_clear_pointer (&x, jd_tensor_free);
           x = next;
           current = x;
@@ -672,7 +661,7 @@ jd_video_unet_decode (JdVideoUNet *unet, const JdTensor *h, GPtrArray *skips,
               ow = next_skip->shape[3];
             }
           JdTensor *up = jd_upsample2d_forward (&block->upsample, x, oh, ow, error);
-          TRY (up != NULL);
+          JD_TRY_NULL (up != NULL);
           g_clear_pointer (&x, jd_tensor_free);
           x = up;
           current = x;
@@ -680,7 +669,7 @@ jd_video_unet_decode (JdVideoUNet *unet, const JdTensor *h, GPtrArray *skips,
     }
   g_autoptr (JdTensor) normed = jd_group_norm_layer_forward (&unet->conv_norm_out, current,
                                                              JD_UNARY_SILU, error);
-  TRY (normed != NULL);
+  JD_TRY_NULL (normed != NULL);
   return jd_conv2d_layer_forward (&unet->conv_out, normed, error);
 }
 
@@ -705,19 +694,19 @@ jd_video_unet_forward (JdVideoUNet *unet, const JdTensor *sample, const JdTensor
   const int frames = (int) sample->shape[1];
   g_autoptr (JdTensor) temb = jd_video_unet_embed (unet, timestep, added_time_ids, frames,
                                                    error);
-  TRY (temb != NULL);
+  JD_TRY_NULL (temb != NULL);
   g_autoptr (JdTensor) h = jd_tensor_view_as (
     sample, 4, (int64_t[]) { b * frames, sample->shape[2], sample->shape[3], sample->shape[4] });
   g_autoptr (GPtrArray) skips = jd_unet_skips_new ();
   for (guint s = 0; s < jd_video_unet_get_n_stages (unet); s++)
     {
       JdTensor *next = jd_video_unet_run_stage (unet, s, h, skips, temb, context, frames, error);
-      TRY (next != NULL);
+      JD_TRY_NULL (next != NULL);
       jd_tensor_free (h);
       h = next;
     }
   g_autoptr (JdTensor) out = jd_video_unet_decode (unet, h, skips, temb, context, frames, error);
-  TRY (out != NULL);
+  JD_TRY_NULL (out != NULL);
   jd_tensor_reshape (out, 5, (int64_t[]) { b, frames, out->shape[1], out->shape[2],
                                            out->shape[3] });
   return g_steal_pointer (&out);

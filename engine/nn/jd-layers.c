@@ -5,18 +5,6 @@
 
 #include "jd-error.h"
 
-/* Each forward returns NULL as soon as an op fails; g_autoptr frees what was made so far. */
-#define TRY(expr)                 \
-  G_STMT_START {                  \
-    if (!(expr))                  \
-      return NULL;                \
-  } G_STMT_END
-#define TRY_BOOL(expr)            \
-  G_STMT_START {                  \
-    if (!(expr))                  \
-      return FALSE;               \
-  } G_STMT_END
-
 JdTensor *
 jd_tensor_view_as (const JdTensor *t, int ndim, const int64_t *shape)
 {
@@ -53,11 +41,11 @@ jd_linear_layer_init (JdLinearLayer *layer, JdWeights *weights, const char *pref
   layer->out_features = out_features;
   layer->weight = jd_weights_get_in (weights, prefix, "weight", 2,
                                      (int64_t[]) { out_features, in_features }, error);
-  TRY_BOOL (layer->weight != NULL);
+  JD_TRY_FALSE (layer->weight != NULL);
   if (bias)
     {
       layer->bias = jd_weights_get_in (weights, prefix, "bias", 1, &out_features, error);
-      TRY_BOOL (layer->bias != NULL);
+      JD_TRY_FALSE (layer->bias != NULL);
     }
   return TRUE;
 }
@@ -69,8 +57,8 @@ jd_linear_layer_forward (const JdLinearLayer *layer, const JdTensor *x, GError *
   memcpy (shape, x->shape, sizeof shape);
   shape[x->ndim - 1] = layer->out_features;
   g_autoptr (JdTensor) dst = jd_layer_new_tensor (layer->backend, x->ndim, shape, error);
-  TRY (dst != NULL);
-  TRY (jd_linear (layer->backend, x, layer->weight, layer->bias, dst, error));
+  JD_TRY_NULL (dst != NULL);
+  JD_TRY_NULL (jd_linear (layer->backend, x, layer->weight, layer->bias, dst, error));
   return g_steal_pointer (&dst);
 }
 
@@ -89,7 +77,7 @@ jd_conv2d_layer_init (JdConv2dLayer *layer, JdWeights *weights, const char *pref
   layer->weight = jd_weights_get_in (weights, prefix, "weight", 4,
                                      (int64_t[]) { out_channels, in_channels, kernel, kernel },
                                      error);
-  TRY_BOOL (layer->weight != NULL);
+  JD_TRY_FALSE (layer->weight != NULL);
   layer->bias = jd_weights_get_in (weights, prefix, "bias", 1, &out_channels, error);
   return layer->bias != NULL;
 }
@@ -109,8 +97,8 @@ jd_conv2d_layer_forward (const JdConv2dLayer *layer, const JdTensor *x, GError *
   g_autoptr (JdTensor) dst = jd_layer_new_tensor (
     layer->backend, 4, (int64_t[]) { x->shape[0], layer->out_channels, MAX (ho, 1), MAX (wo, 1) },
     error);
-  TRY (dst != NULL);
-  TRY (jd_conv2d (layer->backend, x, layer->weight, layer->bias, layer->stride, layer->padding,
+  JD_TRY_NULL (dst != NULL);
+  JD_TRY_NULL (jd_conv2d (layer->backend, x, layer->weight, layer->bias, layer->stride, layer->padding,
                   dst, error));
   return g_steal_pointer (&dst);
 }
@@ -125,7 +113,7 @@ jd_group_norm_layer_init (JdGroupNormLayer *layer, JdWeights *weights, const cha
   layer->groups = groups;
   layer->eps = eps;
   layer->weight = jd_weights_get_in (weights, prefix, "weight", 1, &channels, error);
-  TRY_BOOL (layer->weight != NULL);
+  JD_TRY_FALSE (layer->weight != NULL);
   layer->bias = jd_weights_get_in (weights, prefix, "bias", 1, &channels, error);
   return layer->bias != NULL;
 }
@@ -135,8 +123,8 @@ jd_group_norm_layer_forward (const JdGroupNormLayer *layer, const JdTensor *x,
                              JdUnaryKind activation, GError **error)
 {
   g_autoptr (JdTensor) dst = jd_layer_new_tensor (layer->backend, x->ndim, x->shape, error);
-  TRY (dst != NULL);
-  TRY (jd_group_norm (layer->backend, x, layer->weight, layer->bias, layer->groups, layer->eps,
+  JD_TRY_NULL (dst != NULL);
+  JD_TRY_NULL (jd_group_norm (layer->backend, x, layer->weight, layer->bias, layer->groups, layer->eps,
                       activation, dst, error));
   return g_steal_pointer (&dst);
 }
@@ -150,7 +138,7 @@ jd_layer_norm_layer_init (JdLayerNormLayer *layer, JdWeights *weights, const cha
   layer->dim = dim;
   layer->eps = eps;
   layer->weight = jd_weights_get_in (weights, prefix, "weight", 1, &dim, error);
-  TRY_BOOL (layer->weight != NULL);
+  JD_TRY_FALSE (layer->weight != NULL);
   layer->bias = jd_weights_get_in (weights, prefix, "bias", 1, &dim, error);
   return layer->bias != NULL;
 }
@@ -159,8 +147,8 @@ JdTensor *
 jd_layer_norm_layer_forward (const JdLayerNormLayer *layer, const JdTensor *x, GError **error)
 {
   g_autoptr (JdTensor) dst = jd_layer_new_tensor (layer->backend, x->ndim, x->shape, error);
-  TRY (dst != NULL);
-  TRY (jd_layer_norm (layer->backend, x, layer->weight, layer->bias, layer->eps, dst, error));
+  JD_TRY_NULL (dst != NULL);
+  JD_TRY_NULL (jd_layer_norm (layer->backend, x, layer->weight, layer->bias, layer->eps, dst, error));
   return g_steal_pointer (&dst);
 }
 
@@ -187,21 +175,21 @@ jd_resnet_block2d_init (JdResnetBlock2D *block, JdWeights *weights, const char *
   child_prefix (&p_norm2, prefix, "norm2");
   child_prefix (&p_conv2, prefix, "conv2");
   child_prefix (&p_short, prefix, "conv_shortcut");
-  TRY_BOOL (jd_group_norm_layer_init (&block->norm1, weights, p_norm1, in_channels, groups, eps,
+  JD_TRY_FALSE (jd_group_norm_layer_init (&block->norm1, weights, p_norm1, in_channels, groups, eps,
                                       error));
-  TRY_BOOL (jd_conv2d_layer_init (&block->conv1, weights, p_conv1, in_channels, out_channels, 3,
+  JD_TRY_FALSE (jd_conv2d_layer_init (&block->conv1, weights, p_conv1, in_channels, out_channels, 3,
                                   1, 1, error));
   block->has_time_emb_proj = temb_channels > 0;
   if (block->has_time_emb_proj)
-    TRY_BOOL (jd_linear_layer_init (&block->time_emb_proj, weights, p_temb, temb_channels,
+    JD_TRY_FALSE (jd_linear_layer_init (&block->time_emb_proj, weights, p_temb, temb_channels,
                                     out_channels, TRUE, error));
-  TRY_BOOL (jd_group_norm_layer_init (&block->norm2, weights, p_norm2, out_channels, groups, eps,
+  JD_TRY_FALSE (jd_group_norm_layer_init (&block->norm2, weights, p_norm2, out_channels, groups, eps,
                                       error));
-  TRY_BOOL (jd_conv2d_layer_init (&block->conv2, weights, p_conv2, out_channels, out_channels, 3,
+  JD_TRY_FALSE (jd_conv2d_layer_init (&block->conv2, weights, p_conv2, out_channels, out_channels, 3,
                                   1, 1, error));
   block->has_conv_shortcut = in_channels != out_channels;
   if (block->has_conv_shortcut)
-    TRY_BOOL (jd_conv2d_layer_init (&block->conv_shortcut, weights, p_short, in_channels,
+    JD_TRY_FALSE (jd_conv2d_layer_init (&block->conv_shortcut, weights, p_short, in_channels,
                                     out_channels, 1, 1, 0, error));
   return TRUE;
 }
@@ -214,10 +202,10 @@ add_time_embedding (const JdLinearLayer *proj, const JdTensor *temb, const int *
 {
   JdBackend *backend = proj->backend;
   g_autoptr (JdTensor) act = jd_layer_new_tensor (backend, temb->ndim, temb->shape, error);
-  TRY_BOOL (act != NULL);
-  TRY_BOOL (jd_unary (backend, JD_UNARY_SILU, 0, 0, temb, act, error));
+  JD_TRY_FALSE (act != NULL);
+  JD_TRY_FALSE (jd_unary (backend, JD_UNARY_SILU, 0, 0, temb, act, error));
   g_autoptr (JdTensor) projected = jd_linear_layer_forward (proj, act, error);
-  TRY_BOOL (projected != NULL);
+  JD_TRY_FALSE (projected != NULL);
   g_autoptr (JdTensor) arranged = NULL;
   if (perm != NULL)
     {
@@ -225,8 +213,8 @@ add_time_embedding (const JdLinearLayer *proj, const JdTensor *temb, const int *
       for (int i = 0; i < projected->ndim; i++)
         shape[i] = projected->shape[perm[i]];
       arranged = jd_layer_new_tensor (backend, projected->ndim, shape, error);
-      TRY_BOOL (arranged != NULL);
-      TRY_BOOL (jd_permute (backend, projected, perm, arranged, error));
+      JD_TRY_FALSE (arranged != NULL);
+      JD_TRY_FALSE (jd_permute (backend, projected, perm, arranged, error));
     }
   g_autoptr (JdTensor) view = jd_tensor_view_as (arranged ? arranged : projected, view_ndim,
                                                  view_shape);
@@ -239,24 +227,24 @@ jd_resnet_block2d_forward (const JdResnetBlock2D *block, const JdTensor *x,
 {
   JdBackend *backend = block->conv1.backend;
   g_autoptr (JdTensor) n1 = jd_group_norm_layer_forward (&block->norm1, x, JD_UNARY_SILU, error);
-  TRY (n1 != NULL);
+  JD_TRY_NULL (n1 != NULL);
   g_autoptr (JdTensor) h = jd_conv2d_layer_forward (&block->conv1, n1, error);
-  TRY (h != NULL);
+  JD_TRY_NULL (h != NULL);
   if (block->has_time_emb_proj && temb != NULL)
-    TRY (add_time_embedding (&block->time_emb_proj, temb, NULL, 4,
+    JD_TRY_NULL (add_time_embedding (&block->time_emb_proj, temb, NULL, 4,
                              (int64_t[]) { h->shape[0], h->shape[1], 1, 1 }, h, error));
   g_autoptr (JdTensor) n2 = jd_group_norm_layer_forward (&block->norm2, h, JD_UNARY_SILU, error);
-  TRY (n2 != NULL);
+  JD_TRY_NULL (n2 != NULL);
   g_autoptr (JdTensor) out = jd_conv2d_layer_forward (&block->conv2, n2, error);
-  TRY (out != NULL);
+  JD_TRY_NULL (out != NULL);
   if (block->has_conv_shortcut)
     {
       g_autoptr (JdTensor) shortcut = jd_conv2d_layer_forward (&block->conv_shortcut, x, error);
-      TRY (shortcut != NULL);
-      TRY (jd_add (backend, out, shortcut, out, error));
+      JD_TRY_NULL (shortcut != NULL);
+      JD_TRY_NULL (jd_add (backend, out, shortcut, out, error));
     }
   else
-    TRY (jd_add (backend, out, x, out, error));
+    JD_TRY_NULL (jd_add (backend, out, x, out, error));
   return g_steal_pointer (&out);
 }
 
@@ -272,35 +260,35 @@ jd_temporal_resnet_block_init (JdTemporalResnetBlock *block, JdWeights *weights,
   g_autofree char *p_norm1 = jd_weights_join (prefix, "norm1");
   g_autofree char *p_norm2 = jd_weights_join (prefix, "norm2");
   g_autofree char *p_temb = jd_weights_join (prefix, "time_emb_proj");
-  TRY_BOOL (jd_group_norm_layer_init (&block->norm1, weights, p_norm1, in_channels, groups, eps,
+  JD_TRY_FALSE (jd_group_norm_layer_init (&block->norm1, weights, p_norm1, in_channels, groups, eps,
                                       error));
-  TRY_BOOL (jd_group_norm_layer_init (&block->norm2, weights, p_norm2, out_channels, groups, eps,
+  JD_TRY_FALSE (jd_group_norm_layer_init (&block->norm2, weights, p_norm2, out_channels, groups, eps,
                                       error));
   block->conv1_weight = jd_weights_get_in (weights, prefix, "conv1.weight", 5,
                                            (int64_t[]) { out_channels, in_channels, 3, 1, 1 },
                                            error);
-  TRY_BOOL (block->conv1_weight != NULL);
+  JD_TRY_FALSE (block->conv1_weight != NULL);
   block->conv1_bias = jd_weights_get_in (weights, prefix, "conv1.bias", 1, &out_channels, error);
-  TRY_BOOL (block->conv1_bias != NULL);
+  JD_TRY_FALSE (block->conv1_bias != NULL);
   block->conv2_weight = jd_weights_get_in (weights, prefix, "conv2.weight", 5,
                                            (int64_t[]) { out_channels, out_channels, 3, 1, 1 },
                                            error);
-  TRY_BOOL (block->conv2_weight != NULL);
+  JD_TRY_FALSE (block->conv2_weight != NULL);
   block->conv2_bias = jd_weights_get_in (weights, prefix, "conv2.bias", 1, &out_channels, error);
-  TRY_BOOL (block->conv2_bias != NULL);
+  JD_TRY_FALSE (block->conv2_bias != NULL);
   block->has_time_emb_proj = temb_channels > 0;
   if (block->has_time_emb_proj)
-    TRY_BOOL (jd_linear_layer_init (&block->time_emb_proj, weights, p_temb, temb_channels,
+    JD_TRY_FALSE (jd_linear_layer_init (&block->time_emb_proj, weights, p_temb, temb_channels,
                                     out_channels, TRUE, error));
   if (in_channels != out_channels)
     {
       block->shortcut_weight = jd_weights_get_in (
         weights, prefix, "conv_shortcut.weight", 5,
         (int64_t[]) { out_channels, in_channels, 1, 1, 1 }, error);
-      TRY_BOOL (block->shortcut_weight != NULL);
+      JD_TRY_FALSE (block->shortcut_weight != NULL);
       block->shortcut_bias = jd_weights_get_in (weights, prefix, "conv_shortcut.bias", 1,
                                                 &out_channels, error);
-      TRY_BOOL (block->shortcut_bias != NULL);
+      JD_TRY_FALSE (block->shortcut_bias != NULL);
     }
   return TRUE;
 }
@@ -311,8 +299,8 @@ conv_temporal_new (JdBackend *backend, const JdTensor *x, const JdTensor *weight
 {
   int64_t shape[5] = { x->shape[0], weight->shape[0], x->shape[2], x->shape[3], x->shape[4] };
   g_autoptr (JdTensor) dst = jd_layer_new_tensor (backend, 5, shape, error);
-  TRY (dst != NULL);
-  TRY (jd_conv_temporal (backend, x, weight, bias, dst, error));
+  JD_TRY_NULL (dst != NULL);
+  JD_TRY_NULL (jd_conv_temporal (backend, x, weight, bias, dst, error));
   return g_steal_pointer (&dst);
 }
 
@@ -329,29 +317,29 @@ jd_temporal_resnet_block_forward (const JdTemporalResnetBlock *block, const JdTe
       return NULL;
     }
   g_autoptr (JdTensor) n1 = jd_group_norm_layer_forward (&block->norm1, x, JD_UNARY_SILU, error);
-  TRY (n1 != NULL);
+  JD_TRY_NULL (n1 != NULL);
   g_autoptr (JdTensor) h = conv_temporal_new (backend, n1, block->conv1_weight,
                                               block->conv1_bias, error);
-  TRY (h != NULL);
+  JD_TRY_NULL (h != NULL);
   if (block->has_time_emb_proj && temb != NULL)
     /* (B, F, C) → (B, C, F), broadcast over H, W. */
-    TRY (add_time_embedding (&block->time_emb_proj, temb, (const int[]) { 0, 2, 1 }, 5,
+    JD_TRY_NULL (add_time_embedding (&block->time_emb_proj, temb, (const int[]) { 0, 2, 1 }, 5,
                              (int64_t[]) { h->shape[0], h->shape[1], h->shape[2], 1, 1 }, h,
                              error));
   g_autoptr (JdTensor) n2 = jd_group_norm_layer_forward (&block->norm2, h, JD_UNARY_SILU, error);
-  TRY (n2 != NULL);
+  JD_TRY_NULL (n2 != NULL);
   g_autoptr (JdTensor) out = conv_temporal_new (backend, n2, block->conv2_weight,
                                                 block->conv2_bias, error);
-  TRY (out != NULL);
+  JD_TRY_NULL (out != NULL);
   if (block->shortcut_weight != NULL)
     {
       g_autoptr (JdTensor) shortcut = conv_temporal_new (backend, x, block->shortcut_weight,
                                                          block->shortcut_bias, error);
-      TRY (shortcut != NULL);
-      TRY (jd_add (backend, out, shortcut, out, error));
+      JD_TRY_NULL (shortcut != NULL);
+      JD_TRY_NULL (jd_add (backend, out, shortcut, out, error));
     }
   else
-    TRY (jd_add (backend, out, x, out, error));
+    JD_TRY_NULL (jd_add (backend, out, x, out, error));
   return g_steal_pointer (&out);
 }
 
@@ -361,9 +349,9 @@ jd_alpha_blender_init (JdAlphaBlender *blender, JdWeights *weights, const char *
 {
   const JdTensor *mix = jd_weights_get_in (weights, prefix, "mix_factor", 1, (int64_t[]) { 1 },
                                            error);
-  TRY_BOOL (mix != NULL);
+  JD_TRY_FALSE (mix != NULL);
   float factor;
-  TRY_BOOL (jd_tensor_download_f32 (mix, &factor, error));
+  JD_TRY_FALSE (jd_tensor_download_f32 (mix, &factor, error));
   /* In double, as the reference's float64 run does, then rounded once. */
   double alpha = 1.0 / (1.0 + exp (-(double) factor));
   blender->alpha = (float) (switch_to_temporal ? 1.0 - alpha : alpha);
@@ -389,9 +377,9 @@ jd_spatio_temporal_res_block_init (JdSpatioTemporalResBlock *block, JdWeights *w
   g_autofree char *p_spatial = jd_weights_join (prefix, "spatial_res_block");
   g_autofree char *p_temporal = jd_weights_join (prefix, "temporal_res_block");
   g_autofree char *p_mixer = jd_weights_join (prefix, "time_mixer");
-  TRY_BOOL (jd_resnet_block2d_init (&block->spatial_res_block, weights, p_spatial, in_channels,
+  JD_TRY_FALSE (jd_resnet_block2d_init (&block->spatial_res_block, weights, p_spatial, in_channels,
                                     out_channels, temb_channels, 32, eps, error));
-  TRY_BOOL (jd_temporal_resnet_block_init (&block->temporal_res_block, weights, p_temporal,
+  JD_TRY_FALSE (jd_temporal_resnet_block_init (&block->temporal_res_block, weights, p_temporal,
                                            out_channels, out_channels, temb_channels, 32,
                                            temporal_eps < 0 ? eps : temporal_eps, error));
   return jd_alpha_blender_init (&block->time_mixer, weights, p_mixer, switch_to_temporal, error);
@@ -412,7 +400,7 @@ jd_spatio_temporal_res_block_forward (const JdSpatioTemporalResBlock *block, con
     }
   g_autoptr (JdTensor) spatial = jd_resnet_block2d_forward (&block->spatial_res_block, x, temb,
                                                             error);
-  TRY (spatial != NULL);
+  JD_TRY_NULL (spatial != NULL);
   const int64_t b = spatial->shape[0] / frames, c = spatial->shape[1];
   const int64_t h = spatial->shape[2], w = spatial->shape[3];
   const int to_channels_first[5] = { 0, 2, 1, 3, 4 };   /* its own inverse */
@@ -420,20 +408,20 @@ jd_spatio_temporal_res_block_forward (const JdSpatioTemporalResBlock *block, con
                                                         (int64_t[]) { b, frames, c, h, w });
   g_autoptr (JdTensor) channels_first = jd_layer_new_tensor (
     backend, 5, (int64_t[]) { b, c, frames, h, w }, error);
-  TRY (channels_first != NULL);
-  TRY (jd_permute (backend, frames_view, to_channels_first, channels_first, error));
+  JD_TRY_NULL (channels_first != NULL);
+  JD_TRY_NULL (jd_permute (backend, frames_view, to_channels_first, channels_first, error));
   g_autoptr (JdTensor) temb_frames = NULL;
   if (temb != NULL)
     temb_frames = jd_tensor_view_as (temb, 3, (int64_t[]) { b, frames, temb->shape[1] });
   g_autoptr (JdTensor) temporal = jd_temporal_resnet_block_forward (&block->temporal_res_block,
                                                                     channels_first, temb_frames,
                                                                     error);
-  TRY (temporal != NULL);
+  JD_TRY_NULL (temporal != NULL);
   /* Blend in the frame-batch layout, so only the temporal branch is permuted back. */
   g_autoptr (JdTensor) out = jd_layer_new_tensor (backend, 5, frames_view->shape, error);
-  TRY (out != NULL);
-  TRY (jd_permute (backend, temporal, to_channels_first, out, error));
-  TRY (jd_alpha_blender_blend_into (&block->time_mixer, backend, frames_view, out, error));
+  JD_TRY_NULL (out != NULL);
+  JD_TRY_NULL (jd_permute (backend, temporal, to_channels_first, out, error));
+  JD_TRY_NULL (jd_alpha_blender_blend_into (&block->time_mixer, backend, frames_view, out, error));
   jd_tensor_reshape (out, 4, spatial->shape);
   return g_steal_pointer (&out);
 }
@@ -455,9 +443,9 @@ jd_attention_layer_init (JdAttentionLayer *layer, JdWeights *weights, const char
   g_autofree char *p_k = jd_weights_join (prefix, "to_k");
   g_autofree char *p_v = jd_weights_join (prefix, "to_v");
   g_autofree char *p_out = jd_weights_join (prefix, "to_out.0");
-  TRY_BOOL (jd_linear_layer_init (&layer->to_q, weights, p_q, dim, inner, qkv_bias, error));
-  TRY_BOOL (jd_linear_layer_init (&layer->to_k, weights, p_k, kv_dim, inner, qkv_bias, error));
-  TRY_BOOL (jd_linear_layer_init (&layer->to_v, weights, p_v, kv_dim, inner, qkv_bias, error));
+  JD_TRY_FALSE (jd_linear_layer_init (&layer->to_q, weights, p_q, dim, inner, qkv_bias, error));
+  JD_TRY_FALSE (jd_linear_layer_init (&layer->to_k, weights, p_k, kv_dim, inner, qkv_bias, error));
+  JD_TRY_FALSE (jd_linear_layer_init (&layer->to_v, weights, p_v, kv_dim, inner, qkv_bias, error));
   return jd_linear_layer_init (&layer->to_out, weights, p_out, inner, dim, TRUE, error);
 }
 
@@ -486,20 +474,20 @@ attention_core (const JdAttentionLayer *layer, const JdTensor *x, const JdTensor
     {
       /* Softmax over one key is 1: every query gets that key's value. */
       g_autoptr (JdTensor) v = jd_linear_layer_forward (&layer->to_v, src, error);
-      TRY (v != NULL);
+      JD_TRY_NULL (v != NULL);
       return jd_linear_layer_forward (&layer->to_out, v, error);
     }
   g_autoptr (JdTensor) queries = jd_tensor_view_as (x, 3, (int64_t[]) { groups, lq, layer->dim });
   g_autoptr (JdTensor) q = jd_linear_layer_forward (&layer->to_q, queries, error);
-  TRY (q != NULL);
+  JD_TRY_NULL (q != NULL);
   g_autoptr (JdTensor) k = jd_linear_layer_forward (&layer->to_k, src, error);
-  TRY (k != NULL);
+  JD_TRY_NULL (k != NULL);
   g_autoptr (JdTensor) v = jd_linear_layer_forward (&layer->to_v, src, error);
-  TRY (v != NULL);
+  JD_TRY_NULL (v != NULL);
   g_autoptr (JdTensor) attended = jd_layer_new_tensor (backend, 3, q->shape, error);
-  TRY (attended != NULL);
+  JD_TRY_NULL (attended != NULL);
   const float scale = (float) (1.0 / sqrt ((double) layer->head_dim));
-  TRY (jd_attention (backend, q, k, v, layer->heads, scale, 0, NULL, NULL, attended, error));
+  JD_TRY_NULL (jd_attention (backend, q, k, v, layer->heads, scale, 0, NULL, NULL, attended, error));
   return jd_linear_layer_forward (&layer->to_out, attended, error);
 }
 
@@ -509,15 +497,15 @@ jd_attention_layer_forward (const JdAttentionLayer *layer, const JdTensor *x,
 {
   JdBackend *backend = layer->to_q.backend;
   g_autoptr (JdTensor) core = attention_core (layer, x, context, error);
-  TRY (core != NULL);
+  JD_TRY_NULL (core != NULL);
   g_autoptr (JdTensor) out = jd_layer_new_tensor (backend, x->ndim, x->shape, error);
-  TRY (out != NULL);
+  JD_TRY_NULL (out != NULL);
   if (core->shape[1] == 1 && jd_tensor_numel (core) != jd_tensor_numel (out))
     {
       const int64_t groups = core->shape[0];
       g_autoptr (JdTensor) grouped = jd_tensor_view_as (
         out, 3, (int64_t[]) { groups, jd_tensor_numel (out) / groups / layer->dim, layer->dim });
-      TRY (jd_broadcast (backend, core, grouped, error));
+      JD_TRY_NULL (jd_broadcast (backend, core, grouped, error));
       return g_steal_pointer (&out);
     }
   jd_tensor_reshape (core, x->ndim, x->shape);
@@ -530,7 +518,7 @@ jd_attention_layer_add_to (const JdAttentionLayer *layer, const JdTensor *x,
 {
   JdBackend *backend = layer->to_q.backend;
   g_autoptr (JdTensor) core = attention_core (layer, x, context, error);
-  TRY_BOOL (core != NULL);
+  JD_TRY_FALSE (core != NULL);
   const int64_t groups = core->shape[0];
   g_autoptr (JdTensor) grouped = jd_tensor_view_as (
     acc, 3, (int64_t[]) { groups, jd_tensor_numel (acc) / groups / layer->dim, layer->dim });
@@ -545,7 +533,7 @@ jd_feed_forward_init (JdFeedForward *ff, JdWeights *weights, const char *prefix,
   ff->inner = dim * mult;
   g_autofree char *p_proj = jd_weights_join (prefix, "net.0.proj");
   g_autofree char *p_out = jd_weights_join (prefix, "net.2");
-  TRY_BOOL (jd_linear_layer_init (&ff->proj, weights, p_proj, dim, 2 * ff->inner, TRUE, error));
+  JD_TRY_FALSE (jd_linear_layer_init (&ff->proj, weights, p_proj, dim, 2 * ff->inner, TRUE, error));
   return jd_linear_layer_init (&ff->out, weights, p_out, ff->inner, dim_out > 0 ? dim_out : dim,
                                TRUE, error);
 }
@@ -555,18 +543,18 @@ jd_feed_forward_forward (const JdFeedForward *ff, const JdTensor *x, GError **er
 {
   JdBackend *backend = ff->proj.backend;
   g_autoptr (JdTensor) projected = jd_linear_layer_forward (&ff->proj, x, error);
-  TRY (projected != NULL);
+  JD_TRY_NULL (projected != NULL);
   int64_t shape[JD_MAX_DIMS];
   memcpy (shape, x->shape, sizeof shape);
   shape[x->ndim - 1] = ff->inner;
   g_autoptr (JdTensor) value = jd_layer_new_tensor (backend, x->ndim, shape, error);
-  TRY (value != NULL);
+  JD_TRY_NULL (value != NULL);
   g_autoptr (JdTensor) gate = jd_layer_new_tensor (backend, x->ndim, shape, error);
-  TRY (gate != NULL);
-  TRY (jd_slice (backend, projected, x->ndim - 1, 0, value, error));
-  TRY (jd_slice (backend, projected, x->ndim - 1, ff->inner, gate, error));
-  TRY (jd_unary (backend, JD_UNARY_GELU, 0, 0, gate, gate, error));
-  TRY (jd_mul (backend, value, gate, value, error));
+  JD_TRY_NULL (gate != NULL);
+  JD_TRY_NULL (jd_slice (backend, projected, x->ndim - 1, 0, value, error));
+  JD_TRY_NULL (jd_slice (backend, projected, x->ndim - 1, ff->inner, gate, error));
+  JD_TRY_NULL (jd_unary (backend, JD_UNARY_GELU, 0, 0, gate, gate, error));
+  JD_TRY_NULL (jd_mul (backend, value, gate, value, error));
   return jd_linear_layer_forward (&ff->out, value, error);
 }
 
@@ -582,17 +570,17 @@ jd_transformer_block_init (JdTransformerBlock *block, JdWeights *weights, const 
   g_autofree char *p_attn2 = jd_weights_join (prefix, "attn2");
   g_autofree char *p_norm3 = jd_weights_join (prefix, "norm3");
   g_autofree char *p_ff = jd_weights_join (prefix, "ff");
-  TRY_BOOL (jd_layer_norm_layer_init (&block->norm1, weights, p_norm1, dim, norm_eps, error));
-  TRY_BOOL (jd_attention_layer_init (&block->attn1, weights, p_attn1, dim, heads, head_dim, 0,
+  JD_TRY_FALSE (jd_layer_norm_layer_init (&block->norm1, weights, p_norm1, dim, norm_eps, error));
+  JD_TRY_FALSE (jd_attention_layer_init (&block->attn1, weights, p_attn1, dim, heads, head_dim, 0,
                                      FALSE, error));
   block->has_attn2 = context_dim > 0 || double_self_attention;
   if (block->has_attn2)
     {
-      TRY_BOOL (jd_layer_norm_layer_init (&block->norm2, weights, p_norm2, dim, norm_eps, error));
-      TRY_BOOL (jd_attention_layer_init (&block->attn2, weights, p_attn2, dim, heads, head_dim,
+      JD_TRY_FALSE (jd_layer_norm_layer_init (&block->norm2, weights, p_norm2, dim, norm_eps, error));
+      JD_TRY_FALSE (jd_attention_layer_init (&block->attn2, weights, p_attn2, dim, heads, head_dim,
                                          context_dim, FALSE, error));
     }
-  TRY_BOOL (jd_layer_norm_layer_init (&block->norm3, weights, p_norm3, dim, norm_eps, error));
+  JD_TRY_FALSE (jd_layer_norm_layer_init (&block->norm3, weights, p_norm3, dim, norm_eps, error));
   return jd_feed_forward_init (&block->ff, weights, p_ff, dim, dim, 4, error);
 }
 
@@ -602,23 +590,23 @@ jd_transformer_block_forward (const JdTransformerBlock *block, const JdTensor *x
 {
   JdBackend *backend = block->norm1.backend;
   g_autoptr (JdTensor) n1 = jd_layer_norm_layer_forward (&block->norm1, x, error);
-  TRY (n1 != NULL);
+  JD_TRY_NULL (n1 != NULL);
   g_autoptr (JdTensor) a1 = jd_attention_layer_forward (&block->attn1, n1, NULL, error);
-  TRY (a1 != NULL);
-  TRY (jd_add (backend, a1, x, a1, error));
+  JD_TRY_NULL (a1 != NULL);
+  JD_TRY_NULL (jd_add (backend, a1, x, a1, error));
   g_autoptr (JdTensor) h = g_steal_pointer (&a1);
   if (block->has_attn2)
     {
       g_autoptr (JdTensor) n2 = jd_layer_norm_layer_forward (&block->norm2, h, error);
-      TRY (n2 != NULL);
-      TRY (jd_attention_layer_add_to (&block->attn2, n2,
+      JD_TRY_NULL (n2 != NULL);
+      JD_TRY_NULL (jd_attention_layer_add_to (&block->attn2, n2,
                                       block->attn2.context_dim > 0 ? context : NULL, h, error));
     }
   g_autoptr (JdTensor) n3 = jd_layer_norm_layer_forward (&block->norm3, h, error);
-  TRY (n3 != NULL);
+  JD_TRY_NULL (n3 != NULL);
   g_autoptr (JdTensor) f = jd_feed_forward_forward (&block->ff, n3, error);
-  TRY (f != NULL);
-  TRY (jd_add (backend, h, f, h, error));
+  JD_TRY_NULL (f != NULL);
+  JD_TRY_NULL (jd_add (backend, h, f, h, error));
   return g_steal_pointer (&h);
 }
 
@@ -631,7 +619,7 @@ jd_timestep_embedding_init (JdTimestepEmbedding *embedding, JdWeights *weights,
 {
   g_autofree char *p1 = jd_weights_join (prefix, "linear_1");
   g_autofree char *p2 = jd_weights_join (prefix, "linear_2");
-  TRY_BOOL (jd_linear_layer_init (&embedding->linear_1, weights, p1, in_features, hidden, TRUE,
+  JD_TRY_FALSE (jd_linear_layer_init (&embedding->linear_1, weights, p1, in_features, hidden, TRUE,
                                   error));
   return jd_linear_layer_init (&embedding->linear_2, weights, p2, hidden,
                                out_features > 0 ? out_features : hidden, TRUE, error);
@@ -642,8 +630,8 @@ jd_timestep_embedding_forward (const JdTimestepEmbedding *embedding, const JdTen
                                GError **error)
 {
   g_autoptr (JdTensor) h = jd_linear_layer_forward (&embedding->linear_1, x, error);
-  TRY (h != NULL);
-  TRY (jd_unary (embedding->linear_1.backend, JD_UNARY_SILU, 0, 0, h, h, error));
+  JD_TRY_NULL (h != NULL);
+  JD_TRY_NULL (jd_unary (embedding->linear_1.backend, JD_UNARY_SILU, 0, 0, h, h, error));
   return jd_linear_layer_forward (&embedding->linear_2, h, error);
 }
 
@@ -653,8 +641,8 @@ jd_sinusoids (JdBackend *backend, const JdTensor *positions, int dim, GError **e
   g_autoptr (JdTensor) dst = jd_layer_new_tensor (backend, 2,
                                                   (int64_t[]) { positions->shape[0], dim },
                                                   error);
-  TRY (dst != NULL);
-  TRY (jd_timestep_embedding (backend, positions, dim, TRUE, 0.0f, 1.0f, 10000.0f, dst, error));
+  JD_TRY_NULL (dst != NULL);
+  JD_TRY_NULL (jd_timestep_embedding (backend, positions, dim, TRUE, 0.0f, 1.0f, 10000.0f, dst, error));
   return g_steal_pointer (&dst);
 }
 
@@ -681,20 +669,20 @@ pad_bottom_right (JdBackend *backend, const JdTensor *x, GError **error)
     }
   g_autoptr (JdTensor) column = jd_layer_new_tensor (backend, 4, (int64_t[]) { n, c, h, 1 },
                                                      error);
-  TRY (column != NULL);
-  TRY (jd_tensor_upload_f32 (column, zeros, error));
+  JD_TRY_NULL (column != NULL);
+  JD_TRY_NULL (jd_tensor_upload_f32 (column, zeros, error));
   g_autoptr (JdTensor) wide = jd_layer_new_tensor (backend, 4, (int64_t[]) { n, c, h, w + 1 },
                                                    error);
-  TRY (wide != NULL);
-  TRY (jd_concat (backend, 2, (const JdTensor *[]) { x, column }, 3, wide, error));
+  JD_TRY_NULL (wide != NULL);
+  JD_TRY_NULL (jd_concat (backend, 2, (const JdTensor *[]) { x, column }, 3, wide, error));
   g_autoptr (JdTensor) row = jd_layer_new_tensor (backend, 4, (int64_t[]) { n, c, 1, w + 1 },
                                                   error);
-  TRY (row != NULL);
-  TRY (jd_tensor_upload_f32 (row, zeros, error));
+  JD_TRY_NULL (row != NULL);
+  JD_TRY_NULL (jd_tensor_upload_f32 (row, zeros, error));
   g_autoptr (JdTensor) padded = jd_layer_new_tensor (
     backend, 4, (int64_t[]) { n, c, h + 1, w + 1 }, error);
-  TRY (padded != NULL);
-  TRY (jd_concat (backend, 2, (const JdTensor *[]) { wide, row }, 2, padded, error));
+  JD_TRY_NULL (padded != NULL);
+  JD_TRY_NULL (jd_concat (backend, 2, (const JdTensor *[]) { wide, row }, 2, padded, error));
   return g_steal_pointer (&padded);
 }
 
@@ -704,7 +692,7 @@ jd_downsample2d_forward (const JdDownsample2D *down, const JdTensor *x, GError *
   if (down->padding != 0)
     return jd_conv2d_layer_forward (&down->conv, x, error);
   g_autoptr (JdTensor) padded = pad_bottom_right (down->conv.backend, x, error);
-  TRY (padded != NULL);
+  JD_TRY_NULL (padded != NULL);
   return jd_conv2d_layer_forward (&down->conv, padded, error);
 }
 
@@ -727,7 +715,7 @@ jd_upsample2d_forward (const JdUpsample2D *up, const JdTensor *x, int64_t out_h,
     }
   g_autoptr (JdTensor) big = jd_layer_new_tensor (
     up->conv.backend, 4, (int64_t[]) { x->shape[0], x->shape[1], out_h, out_w }, error);
-  TRY (big != NULL);
-  TRY (jd_upsample_nearest (up->conv.backend, x, big, error));
+  JD_TRY_NULL (big != NULL);
+  JD_TRY_NULL (jd_upsample_nearest (up->conv.backend, x, big, error));
   return jd_conv2d_layer_forward (&up->conv, big, error);
 }
