@@ -137,9 +137,13 @@ parse_config (JdBundle *bundle,
       return FALSE;
     }
   JsonNode *provenance = json_object_get_member (config, "provenance");
-  if (provenance != NULL && !JSON_NODE_HOLDS_OBJECT (provenance))
+  /* An object, or a one-line description (the reference's random-weight bundles write one). */
+  if (provenance != NULL && !JSON_NODE_HOLDS_OBJECT (provenance)
+      && !(JSON_NODE_HOLDS_VALUE (provenance)
+           && json_node_get_value_type (provenance) == G_TYPE_STRING))
     {
-      set_bundle_error (error, file, "its bundle config's \"provenance\" is not an object");
+      set_bundle_error (error, file,
+                        "its bundle config's \"provenance\" is neither an object nor a string");
       return FALSE;
     }
   bundle->version = (int) number;
@@ -228,7 +232,7 @@ JsonObject *
 jd_bundle_get_provenance (JdBundle *bundle)
 {
   JsonNode *node = json_object_get_member (jd_bundle_get_config (bundle), "provenance");
-  return node != NULL ? json_node_get_object (node) : NULL;
+  return node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
 }
 
 guint

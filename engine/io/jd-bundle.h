@@ -42,7 +42,7 @@ JdSafetensors      *jd_bundle_get_file        (JdBundle      *bundle);
 int                 jd_bundle_get_version     (JdBundle      *bundle);
 /* The parsed config, owned by bundle. */
 JsonObject         *jd_bundle_get_config      (JdBundle      *bundle);
-/* The config's "provenance" object, or NULL when it has none. */
+/* The config's "provenance" object, or NULL when it has none (or only a description string). */
 JsonObject         *jd_bundle_get_provenance  (JdBundle      *bundle);
 
 /* Parts that have at least one tensor, in the order of DESIGN.md §6, "other" last. */
