@@ -146,7 +146,8 @@ parse_arguments (Generate *g, int argc, char **argv)
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &rest, NULL, "IMAGE" },
     { NULL },
   };
-  g_autoptr (GOptionContext) context = g_option_context_new ("IMAGE");
+  g_set_prgname ("jointdit generate");
+  g_autoptr (GOptionContext) context = g_option_context_new (NULL);
   g_option_context_set_summary (context, "Animate and sound a still picture: a short video "
                                          "clip with its sound, made by the JointDiT model.");
   g_option_context_add_main_entries (context, entries, NULL);
