@@ -509,12 +509,12 @@ int
 jd_cli_generate (int argc, char **argv)
 {
   Generate g = { 0 };
+  g_autoptr (GError) error = NULL;  /* before the first goto: cleanup must see it set */
   int status = parse_arguments (&g, argc, argv);
   if (status != JD_EXIT_OK)
     goto out;
 
   const char *model = g.model_path ? g.model_path : jd_data_default_model_path ();
-  g_autoptr (GError) error = NULL;
   g.engine = jd_engine_open (model, g.device, g.threads, &error);
   if (g.engine == NULL)
     {

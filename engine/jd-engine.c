@@ -164,7 +164,12 @@ jd_engine_open (const char *path, JdDevice device, int n_threads, GError **error
   engine->weights = jd_weights_new_for_bundle (engine->bundle, engine->backend);
   JsonObject *root = jd_bundle_get_config (engine->bundle);
   if (!open_models (engine, root, error) || !read_info (engine, root, error))
-    return NULL;
+    {
+      /* Config errors name the key but not the file; weight errors already name it. */
+      if (error != NULL && *error != NULL && strstr ((*error)->message, path) == NULL)
+        g_prefix_error (error, "%s: ", path);
+      return NULL;
+    }
 
   int64_t video[4], audio[3];
   jd_jointdit_get_latent_shapes (engine->jointdit, video, audio);
