@@ -40,13 +40,19 @@ picture_path (const char *name)
 
 /* Runs argv (NULL-terminated, program first) in folder. */
 static void
-run_in (Run *run, const char *folder, const char *const *argv)
+run_in_env (Run *run, const char *folder, const char *const *argv, char **envp)
 {
   g_autoptr (GError) error = NULL;
-  g_spawn_sync (folder, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &run->out, &run->err,
+  g_spawn_sync (folder, (char **) argv, envp, G_SPAWN_DEFAULT, NULL, NULL, &run->out, &run->err,
                 &run->status, &error);
   g_assert_no_error (error);
   run->status = WIFEXITED (run->status) ? WEXITSTATUS (run->status) : -1;
+}
+
+static void
+run_in (Run *run, const char *folder, const char *const *argv)
+{
+  run_in_env (run, folder, argv, NULL);
 }
 
 /* `jointdit generate --model PARITY --steps 2 ARGS…` in folder. */
@@ -271,6 +277,33 @@ test_output_kinds (void)
   remove_tree (folder);
 }
 
+/* Without --model: $JOINTDIT_MODEL (the built-in model's stand-in), or a clear failure. */
+static void
+test_default_model (void)
+{
+  g_autofree char *folder = make_folder ();
+  g_autofree char *picture = picture_path ("grey.png");
+  g_autofree char *model = parity_path ();
+  const char *argv[] = { jointdit, "generate", "--steps", "1", "-o", "x.wav", picture, NULL };
+  g_auto (GStrv) envp = g_environ_setenv (g_get_environ (), "JOINTDIT_MODEL", model, TRUE);
+  Run run;
+  run_in_env (&run, folder, argv, envp);
+  g_assert_cmpint (run.status, ==, 0);
+  run_clear (&run);
+  g_autofree char *wav = g_build_filename (folder, "x.wav", NULL);
+  g_assert_true (g_file_test (wav, G_FILE_TEST_IS_REGULAR));
+  g_unlink (wav);
+
+  g_autofree char *nowhere = g_build_filename (folder, "no-model.safetensors", NULL);
+  envp = g_environ_setenv (envp, "JOINTDIT_MODEL", nowhere, TRUE);
+  run_in_env (&run, folder, argv, envp);
+  g_assert_cmpint (run.status, ==, 1);
+  g_assert_nonnull (strstr (run.err, "no-model.safetensors"));
+  run_clear (&run);
+  g_assert_cmpuint (count_entries (folder), ==, 0);
+  remove_tree (folder);
+}
+
 static void
 test_bad_pictures (void)
 {
@@ -353,6 +386,7 @@ main (int argc, char **argv)
   jointdit = g_canonicalize_filename (argv[1], NULL);
   g_test_add_func ("/generate-cli/all-outputs", test_all_outputs);
   g_test_add_func ("/generate-cli/output-kinds", test_output_kinds);
+  g_test_add_func ("/generate-cli/default-model", test_default_model);
   g_test_add_func ("/generate-cli/bad-pictures", test_bad_pictures);
   g_test_add_func ("/generate-cli/usage-errors", test_usage_errors);
   return g_test_run ();
