@@ -150,6 +150,8 @@ lookup (JdWeights     *weights,
   tensor = jd_safetensors_load_f32 (weights->file, name, weights->backend, error);
   if (tensor == NULL)
     return NULL;
+  /* Weights never change once loaded, so the backend may cache reordered forms of them. */
+  jd_tensor_mark_constant (tensor);
   g_hash_table_insert (weights->tensors, g_strdup (name), tensor);
   return tensor;
 }
