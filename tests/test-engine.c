@@ -207,6 +207,62 @@ test_generate (Fixture *f, gconstpointer data)
   g_assert_cmpint (memcmp (a->pcm, c->pcm, a->n_samples * sizeof (float)), !=, 0);
 }
 
+typedef struct {
+  JdGuidance *guidance;
+  int         change_at;   /* raise ω after this step */
+} Steer;
+
+static void
+on_progress_steer (const JdProgress *p, gpointer user_data)
+{
+  Steer *steer = user_data;
+  if (p->step == steer->change_at)
+    g_assert_true (jd_guidance_set_omega (steer->guidance, 1.0, 1.0, NULL));
+}
+
+static JdResult *
+generate_guided (Fixture *f, JdGuidanceMode mode, double omega, int change_at)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JdGuidance) guidance = jd_guidance_new ();
+  jd_guidance_set_mode (guidance, mode);
+  g_assert_true (jd_guidance_set_omega (guidance, omega, omega, &error));
+  Steer steer = { guidance, change_at };
+  JdGenerateParams params;
+  jd_generate_params_init (&params);
+  params.steps = STEPS;
+  params.seed = 21;
+  params.guidance = guidance;
+  params.on_progress = on_progress_steer;
+  params.user_data = &steer;
+  JdResult *result = NULL;
+  g_assert_true (jd_engine_generate (f->engine, f->image->pixels, f->image->width,
+                                     f->image->height, f->image->stride, &params, &result,
+                                     &error));
+  g_assert_no_error (error);
+  return result;
+}
+
+/* The guidance reaches the model: ω = 0 is no guidance in every mode; the modes' negative
+ * calls differ; a change during the run takes effect at the next step. */
+static void
+test_guidance (Fixture *f, gconstpointer data)
+{
+  g_autoptr (JdResult) none = generate_guided (f, JD_GUIDANCE_NONE, 0, 0);
+  g_autoptr (JdResult) joint0 = generate_guided (f, JD_GUIDANCE_JOINT, 0, 0);
+  g_assert_true (results_equal (none, joint0));
+  g_autoptr (JdResult) cfg = generate_guided (f, JD_GUIDANCE_CFG, 1, 0);
+  g_autoptr (JdResult) joint = generate_guided (f, JD_GUIDANCE_JOINT, 1, 0);
+  g_autoptr (JdResult) star = generate_guided (f, JD_GUIDANCE_JOINT_STAR, 1, 0);
+  g_assert_false (results_equal (none, cfg));
+  g_assert_false (results_equal (cfg, joint));
+  g_assert_false (results_equal (joint, star));
+  /* ω 0 for step 1, then 1: neither the unguided nor the always-guided clip. */
+  g_autoptr (JdResult) steered = generate_guided (f, JD_GUIDANCE_JOINT, 0, 1);
+  g_assert_false (results_equal (steered, none));
+  g_assert_false (results_equal (steered, joint));
+}
+
 static void
 test_cancel (Fixture *f, gconstpointer data)
 {
@@ -476,6 +532,8 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add ("/engine/info", Fixture, NULL, fixture_set_up, test_info, fixture_tear_down);
   g_test_add ("/engine/generate", Fixture, NULL, fixture_set_up, test_generate,
+              fixture_tear_down);
+  g_test_add ("/engine/guidance", Fixture, NULL, fixture_set_up, test_guidance,
               fixture_tear_down);
   g_test_add ("/engine/cancel", Fixture, NULL, fixture_set_up, test_cancel, fixture_tear_down);
   g_test_add ("/engine/bad-arguments", Fixture, NULL, fixture_set_up, test_bad_arguments,
