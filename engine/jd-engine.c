@@ -163,6 +163,14 @@ jd_engine_open (const char *path, JdDevice device, int n_threads, GError **error
     return NULL;
   engine->weights = jd_weights_new_for_bundle (engine->bundle, engine->backend);
   JsonObject *root = jd_bundle_get_config (engine->bundle);
+  /* The config's own "name" when it has one, else the file's. */
+  JsonNode *name = json_object_get_member (root, "name");
+  if (name != NULL && JSON_NODE_HOLDS_VALUE (name)
+      && json_node_get_value_type (name) == G_TYPE_STRING && *json_node_get_string (name))
+    {
+      g_free (engine->name);
+      engine->name = g_strdup (json_node_get_string (name));
+    }
   if (!open_models (engine, root, error) || !read_info (engine, root, error))
     {
       /* Config errors name the key but not the file; weight errors already name it. */

@@ -38,7 +38,7 @@ typedef struct _JdEngine JdEngine;
 /* What a bundle makes, read from its config ("shapes", "joint", the VAEs and the vocoder). */
 typedef struct {
   const char *path;            /* as given to jd_engine_open */
-  const char *name;            /* the file name without ".safetensors" */
+  const char *name;            /* the config's "name", else the file name without ".safetensors" */
   const char *backend;         /* "cpu" */
   int         threads;
   int         frames;

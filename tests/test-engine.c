@@ -366,6 +366,7 @@ write_preview_bundle (const char *folder, const char *preview_json)
                                              -1, &error));
   JsonObject *config = json_node_get_object (json_parser_get_root (parser));
   json_object_remove_member (config, "vocoder");
+  json_object_set_string_member (config, "name", "stand-in");
   g_autoptr (JsonParser) preview = json_parser_new ();
   g_assert_true (json_parser_load_from_data (preview, preview_json, -1, &error));
   json_object_set_member (config, "preview", json_node_copy (json_parser_get_root (preview)));
@@ -433,6 +434,7 @@ test_preview (void)
   g_autoptr (JdEngine) engine = jd_engine_open (path, JD_DEVICE_CPU, test_threads (), &error);
   g_assert_no_error (error);
   const JdModelInfo *info = jd_engine_get_info (engine);
+  g_assert_cmpstr (info->name, ==, "stand-in");  /* the config's name before the file's */
   g_assert_true (info->has_preview);
   g_assert_false (info->has_vocoder);
   g_assert_cmpint (info->hop_length, ==, 160);
