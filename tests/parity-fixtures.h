@@ -7,9 +7,9 @@
 
 G_BEGIN_DECLS
 
-/* tests/fixtures/reference/parity.safetensors (asserts on failure). Opened as a plain
- * safetensors file, not a JdBundle: the reference writes "provenance" as a string, which
- * jd_bundle_open refuses (it wants an object) — a mismatch for the lead to settle. */
+/* tests/fixtures/reference/parity.safetensors (asserts on failure), opened as a plain
+ * safetensors file. (jd_bundle_open reads it too since bundles may give "provenance" as one
+ * string, as the reference writes it.) */
 JdSafetensors *jd_parity_weights  (void);
 /* Its "jointdit.config" metadata, parsed. Free with json_object_unref. */
 JsonObject    *jd_parity_config   (JdSafetensors *weights);
