@@ -6,6 +6,8 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
+#include <signal.h>
+#include <stdio.h>
 #include <sys/wait.h>
 
 #include "jd-wav.h"
@@ -332,6 +334,49 @@ test_bad_pictures (void)
   remove_tree (folder);
 }
 
+/* Ctrl-C during sampling stops the run: exit 1, a message, and no output file. */
+static void
+test_interrupt (void)
+{
+  g_autofree char *folder = make_folder ();
+  g_autofree char *picture = picture_path ("grey.png");
+  g_autofree char *model = parity_path ();
+  const char *argv[] = { jointdit, "generate", "--model", model, "--steps", "1000", "--threads",
+                         "1", "-o", "clip.mp4", "--report", "r.json", picture, NULL };
+  g_autoptr (GError) error = NULL;
+  GPid pid;
+  int err_fd;
+  g_assert_true (g_spawn_async_with_pipes (folder, (char **) argv, NULL,
+                                           G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid, NULL,
+                                           NULL, &err_fd, &error));
+  g_assert_no_error (error);
+  FILE *err = fdopen (err_fd, "r");
+  char line[512];
+  gboolean interrupted = FALSE;
+  g_autoptr (GString) rest = g_string_new (NULL);
+  while (fgets (line, sizeof line, err) != NULL)
+    {
+      if (!interrupted && strstr (line, "step 2/1000") != NULL)
+        {
+          kill (pid, SIGINT);
+          interrupted = TRUE;
+        }
+      else if (interrupted)
+        g_string_append (rest, line);
+    }
+  fclose (err);
+  int status;
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  g_spawn_close_pid (pid);
+  g_assert_true (interrupted);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 1);
+  g_assert_nonnull (strstr (rest->str, "stopped before the clip was finished"));
+  g_assert_null (strstr (rest->str, "step 1000/1000"));
+  g_assert_cmpuint (count_entries (folder), ==, 0);
+  remove_tree (folder);
+}
+
 static void
 test_usage_errors (void)
 {
@@ -388,6 +433,7 @@ main (int argc, char **argv)
   g_test_add_func ("/generate-cli/output-kinds", test_output_kinds);
   g_test_add_func ("/generate-cli/default-model", test_default_model);
   g_test_add_func ("/generate-cli/bad-pictures", test_bad_pictures);
+  g_test_add_func ("/generate-cli/interrupt", test_interrupt);
   g_test_add_func ("/generate-cli/usage-errors", test_usage_errors);
   return g_test_run ();
 }
