@@ -16,6 +16,7 @@ enum {
 int jd_cli_info  (int argc, char **argv);
 int jd_cli_bench (int argc, char **argv);
 int jd_cli_denoise (int argc, char **argv);
+int jd_cli_generate (int argc, char **argv);
 
 /* Prints "jointdit: MESSAGE" on stderr and returns status. */
 int jd_cli_fail  (int status, const char *format, ...) G_GNUC_PRINTF (2, 3);

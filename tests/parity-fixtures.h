@@ -12,9 +12,8 @@ G_BEGIN_DECLS
 JdSafetensors *jd_reference_fixture (const char *file_name);
 /* The "jointdit.config" metadata of a fixture, parsed. Free with json_object_unref. */
 #define jd_fixture_config jd_parity_config
-/* tests/fixtures/reference/parity.safetensors (asserts on failure). Opened as a plain
- * safetensors file, not a JdBundle: the reference writes "provenance" as a string, which
- * jd_bundle_open refuses (it wants an object) — a mismatch for the lead to settle. */
+/* tests/fixtures/reference/parity.safetensors (asserts on failure), as a plain safetensors
+ * file: the model tests build their parts from its weights and config directly. */
 JdSafetensors *jd_parity_weights  (void);
 /* Its "jointdit.config" metadata, parsed. Free with json_object_unref. */
 JsonObject    *jd_parity_config   (JdSafetensors *weights);

@@ -208,7 +208,7 @@ test_batched_request (Fixture *f, gconstpointer data)
   int64_t vshape[4], ashape[3];
   jd_jointdit_get_latent_shapes (f->jointdit, vshape, ashape);
   g_assert_cmpint (vshape[0], ==, 5);
-  g_assert_cmpint (ashape[1], ==, 24);
+  g_assert_cmpint (ashape[1], ==, 20);
   g_autoptr (JdTensor) x = jd_test_tensor_random (rng, -3.0f, 3.0f, 4, vshape);
   g_autoptr (JdTensor) y = jd_test_tensor_random (rng, -1.0f, 1.0f, 3, ashape);
   g_autoptr (JdSchedule) schedule = default_schedule ();
@@ -410,17 +410,17 @@ test_bad_arguments (Fixture *f, gconstpointer data)
   GoldenInputs g;
   JdJointDiTInputs in;
   golden_inputs_load (f, FALSE, &g, &in);
-  g_autoptr (JdTensor) two = jd_test_tensor_poisoned (4, (int64_t[]) { 2, 8, 24, 16 });
+  g_autoptr (JdTensor) two = jd_test_tensor_poisoned (4, (int64_t[]) { 2, 8, 20, 16 });
   in.audio_sample = two;
   g_autoptr (JdTensor) vout = jd_test_tensor_poisoned (5, (int64_t[]) { 1, 5, 4, 8, 8 });
-  g_autoptr (JdTensor) aout = jd_test_tensor_poisoned (4, (int64_t[]) { 1, 8, 24, 16 });
+  g_autoptr (JdTensor) aout = jd_test_tensor_poisoned (4, (int64_t[]) { 1, 8, 20, 16 });
   g_assert_false (jd_jointdit_forward (f->jointdit, &in, JD_ATTENTION_FULL, vout, aout, &error));
   g_assert_error (error, JD_ERROR, JD_ERROR_INVALID_ARGUMENT);
   g_assert_nonnull (strstr (error->message, "JointDiT forward"));
   g_clear_error (&error);
   /* Wrong output shape. */
   in.audio_sample = g.audio_sample;
-  g_autoptr (JdTensor) small = jd_test_tensor_poisoned (4, (int64_t[]) { 1, 8, 24, 15 });
+  g_autoptr (JdTensor) small = jd_test_tensor_poisoned (4, (int64_t[]) { 1, 8, 20, 15 });
   g_assert_false (jd_jointdit_forward (f->jointdit, &in, JD_ATTENTION_FULL, vout, small, &error));
   g_assert_error (error, JD_ERROR, JD_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);

@@ -123,5 +123,5 @@ def parity_config() -> dict:
     cfg["video_vae"]["block_out_channels"] = [32, 32]
     cfg["audio_vae"]["block_out_channels"] = [32, 32]
     cfg["joint"].update(d_qk=32, d_v=16, heads=1)
-    cfg["shapes"] = {"frames": 5, "video_latent": [4, 8, 8], "audio_latent": [8, 24, 16]}
+    cfg["shapes"] = {"frames": 5, "video_latent": [4, 8, 8], "audio_latent": [8, 20, 16]}
     return cfg
