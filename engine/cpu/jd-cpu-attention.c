@@ -3,7 +3,8 @@
  * Joint attention reaches tens of thousands of tokens, so the Lq × Lk score matrix is never
  * held: each task owns one block of queries of one head and walks the key tiles its segment
  * allows, keeping a running max m, a running sum l and an unnormalised output O per query;
- * O is rescaled by exp(m_old − m_new) whenever the max grows, and divided by l at the end.
+ * O is rescaled by exp(m_old − m_new) whenever the max grows, and divided by l at the end
+ * (the kernels work in base 2: log2(e) is folded into the query scale).
  * Tiles are held transposed with queries along the SIMD lanes (jd-cpu-attention-kernels.h):
  * only the query block is packed, once per task; keys and values are read in place.
  *
@@ -56,45 +57,10 @@ carve (float **cursor, int64_t n)
 static gsize
 scratch_floats (const AttentionJob *job)
 {
-  return (gsize) (round_up (job->dqk * job->block_q, 16) + round_up (job->block_k * job->block_q, 16)
-                  + round_up (job->dv_padded * job->block_q, 16) + 3 * round_up (job->block_q, 16));
-}
-
-static void
-prefetch_rows (const float *first, int64_t rows, int64_t stride, int64_t width)
-{
-  for (int64_t r = 0; r < rows; r++)
-    for (int64_t c = 0; c < width; c += 16)
-      __builtin_prefetch (first + r * stride + c);
-}
-
-static void
-prefetch_rows_for_writing (float *first, int64_t rows, int64_t stride, int64_t width)
-{
-  for (int64_t r = 0; r < rows; r++)
-    for (int64_t c = 0; c < width; c += 16)
-      __builtin_prefetch (first + r * stride + c, 1);
-}
-
-/* Short sequences (temporal attention: many batches of a few dozen tokens) are bound by memory
- * latency, not FLOPs: start loading the next task's rows while this one computes. */
-static void
-prefetch_task (const AttentionJob *job, int64_t task)
-{
-  const int64_t b = task / (job->heads * job->n_blocks);
-  const int64_t h = task / job->n_blocks % job->heads;
-  const QueryBlock *blk = &job->blocks[task % job->n_blocks];
-  if (blk->n_keys > 64)
-    return;
-  const int64_t q_stride = job->heads * job->dqk, v_stride = job->heads * job->dv;
-  prefetch_rows (job->q + (b * job->lq + blk->q_begin) * q_stride + h * job->dqk, blk->n_queries,
-                 q_stride, job->dqk);
-  prefetch_rows (job->k + (b * job->lk + blk->k_begin) * q_stride + h * job->dqk, blk->n_keys,
-                 q_stride, job->dqk);
-  prefetch_rows (job->v + (b * job->lk + blk->k_begin) * v_stride + h * job->dv, blk->n_keys,
-                 v_stride, job->dv);
-  prefetch_rows_for_writing (job->dst + (b * job->lq + blk->q_begin) * v_stride + h * job->dv,
-                             blk->n_queries, v_stride, job->dv);
+  return (gsize) (round_up (job->dqk * job->block_q, 16)
+                  + round_up (job->block_k * job->block_q, 16)
+                  + round_up (job->dv_padded * job->block_q, 16)
+                  + 3 * round_up (job->block_q, 16));
 }
 
 static void
@@ -175,11 +141,7 @@ attention_range (int64_t begin, int64_t end, gpointer user_data)
   scratch.l = carve (&cursor, job->block_q);
   scratch.alpha = carve (&cursor, job->block_q);
   for (int64_t task = begin; task < end; task++)
-    {
-      if (task + 1 < end)
-        prefetch_task (job, task + 1);
-      run_task (job, &scratch, task);
-    }
+    run_task (job, &scratch, task);
   g_aligned_free (base);
 }
 
