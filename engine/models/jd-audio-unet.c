@@ -69,15 +69,15 @@ transformer_init (Transformer2D *t, JdWeights *weights, const char *prefix, int6
   g_autofree char *p_in = jd_weights_join (prefix, "proj_in");
   g_autofree char *p_out = jd_weights_join (prefix, "proj_out");
   JD_TRY_FALSE (jd_group_norm_layer_init (&t->norm, weights, p_norm, channels, groups,
-                                      EPS_TRANSFORMER, error));
+                                          EPS_TRANSFORMER, error));
   JD_TRY_FALSE (jd_conv2d_layer_init (&t->proj_in, weights, p_in, channels, channels, 1, 1, 0,
-                                  error));
+                                      error));
   for (int i = 0; i < n_layers; i++)
     {
       g_autofree char *p = jd_weights_join_printf (prefix, "transformer_blocks.%d", i);
       /* No context: attn2 is a second self-attention (double_self_attention). */
       JD_TRY_FALSE (jd_transformer_block_init (&t->blocks[i], weights, p, channels, heads,
-                                           channels / heads, 0, TRUE, EPS_LAYER_NORM, error));
+                                               channels / heads, 0, TRUE, EPS_LAYER_NORM, error));
     }
   return jd_conv2d_layer_init (&t->proj_out, weights, p_out, channels, channels, 1, 1, 0, error);
 }
@@ -221,7 +221,7 @@ block_init_attentions (Block *block, JdWeights *weights, const char *prefix, int
         g_autofree char *p = jd_weights_join_printf (prefix, "attentions.%d",
                                                      g * n_positions + self_positions[s]);
         JD_TRY_FALSE (transformer_init (&block->attentions[g * n_self + s], weights, p, channels,
-                                    heads, groups, tlayers, error));
+                                        heads, groups, tlayers, error));
       }
   return TRUE;
 }
@@ -235,20 +235,24 @@ jd_audio_unet_new (JdWeights *weights, JsonObject *config, const char *config_pa
   const char *path = config_path;
   int64_t ch[MAX_BLOCKS];
   int n = 0;
-  JD_TRY_NULL (jd_config_int_array (config, path, "block_out_channels", 1, 1 << 16, -1, MAX_BLOCKS, ch,
-                            &n, error));
+  JD_TRY_NULL (jd_config_int_array (config, path, "block_out_channels", 1, 1 << 16, -1, MAX_BLOCKS,
+                                    ch,
+                                    &n, error));
   unet->n_blocks = n;
   memcpy (unet->channels, ch, sizeof ch);
   JD_TRY_NULL (jd_config_int (config, path, "in_channels", 1, 1 << 16, &unet->in_channels, error));
-  JD_TRY_NULL (jd_config_int (config, path, "out_channels", 1, 1 << 16, &unet->out_channels, error));
+  JD_TRY_NULL (jd_config_int (config, path, "out_channels", 1, 1 << 16, &unet->out_channels,
+                              error));
   int64_t layers[MAX_BLOCKS], heads[MAX_BLOCKS], tlayers[MAX_BLOCKS], groups = 32;
   double eps = 1e-5;
   JD_TRY_NULL (jd_unet_config_per_block (config, path, "layers_per_block", n, 1, MAX_LAYERS - 1, -1,
-                                 layers, error));
-  JD_TRY_NULL (jd_unet_config_per_block (config, path, "num_attention_heads", n, 1, 1 << 12, -1, heads,
-                                 error));
-  JD_TRY_NULL (jd_unet_config_per_block (config, path, "transformer_layers_per_block", n, 1, MAX_LAYERS,
-                                 1, tlayers, error));
+                                         layers, error));
+  JD_TRY_NULL (jd_unet_config_per_block (config, path, "num_attention_heads", n, 1, 1 << 12, -1,
+                                         heads,
+                                         error));
+  JD_TRY_NULL (jd_unet_config_per_block (config, path, "transformer_layers_per_block", n, 1,
+                                         MAX_LAYERS,
+                                         1, tlayers, error));
   if (jd_config_has (config, "norm_num_groups"))
     JD_TRY_NULL (jd_config_int (config, path, "norm_num_groups", 1, 1 << 12, &groups, error));
   if (jd_config_has (config, "norm_eps"))
@@ -258,7 +262,7 @@ jd_audio_unet_new (JdWeights *weights, JsonObject *config, const char *config_pa
     JD_TRY_NULL (jd_config_bool (config, path, "text_transformers", &text, error));
   if (jd_config_has (config, "image_embed_dim"))
     JD_TRY_NULL (jd_config_int (config, path, "image_embed_dim", 1, 1 << 16, &unet->image_embed_dim,
-                        error));
+                                error));
   for (int i = 0; i < n; i++)
     if (ch[i] % groups != 0 || ch[i] % heads[i] != 0)
       {
@@ -268,12 +272,14 @@ jd_audio_unet_new (JdWeights *weights, JsonObject *config, const char *config_pa
       }
   int n_positions[MAX_BLOCKS], self_positions[MAX_BLOCKS][MAX_POSITIONS], n_self[MAX_BLOCKS];
   JD_TRY_NULL (read_attention_positions (config, path, n, text, n_positions, self_positions, n_self,
-                                 error));
+                                         error));
   gboolean down_cross[MAX_BLOCKS], up_cross[MAX_BLOCKS];
-  JD_TRY_NULL (read_block_types (config, path, "down_block_types", "CrossAttnDownBlock2D", "DownBlock2D",
-                         n, down_cross, error));
-  JD_TRY_NULL (read_block_types (config, path, "up_block_types", "CrossAttnUpBlock2D", "UpBlock2D", n,
-                         up_cross, error));
+  JD_TRY_NULL (read_block_types (config, path, "down_block_types", "CrossAttnDownBlock2D",
+                                 "DownBlock2D",
+                                 n, down_cross, error));
+  JD_TRY_NULL (read_block_types (config, path, "up_block_types", "CrossAttnUpBlock2D", "UpBlock2D",
+                                 n,
+                                 up_cross, error));
 
   const int64_t temb = 4 * ch[0];
   unet->temb_channels = temb;
@@ -282,13 +288,16 @@ jd_audio_unet_new (JdWeights *weights, JsonObject *config, const char *config_pa
   g_autofree char *p_conv_in = jd_weights_join (prefix, "conv_in");
   g_autofree char *p_norm_out = jd_weights_join (prefix, "conv_norm_out");
   g_autofree char *p_conv_out = jd_weights_join (prefix, "conv_out");
-  JD_TRY_NULL (jd_timestep_embedding_init (&unet->time_embedding, weights, p_time, ch[0], temb, temb,
-                                   error));
+  JD_TRY_NULL (jd_timestep_embedding_init (&unet->time_embedding, weights, p_time, ch[0], temb,
+                                           temb,
+                                           error));
   if (unet->image_embed_dim > 0)
-    JD_TRY_NULL (jd_linear_layer_init (&unet->image_proj, weights, p_image, unet->image_embed_dim, temb,
-                               TRUE, error));
-  JD_TRY_NULL (jd_conv2d_layer_init (&unet->conv_in, weights, p_conv_in, unet->in_channels, ch[0], 3, 1,
-                             1, error));
+    JD_TRY_NULL (jd_linear_layer_init (&unet->image_proj, weights, p_image, unet->image_embed_dim,
+                                       temb,
+                                       TRUE, error));
+  JD_TRY_NULL (jd_conv2d_layer_init (&unet->conv_in, weights, p_conv_in, unet->in_channels, ch[0],
+                                     3, 1,
+                                     1, error));
 
   for (int i = 0; i < n; i++)
     {
@@ -299,13 +308,13 @@ jd_audio_unet_new (JdWeights *weights, JsonObject *config, const char *config_pa
         {
           g_autofree char *pr = jd_weights_join_printf (p, "resnets.%d", j);
           JD_TRY_NULL (jd_resnet_block2d_init (&block->resnets[j], weights, pr,
-                                       j == 0 ? ch[MAX (i - 1, 0)] : ch[i], ch[i], temb,
-                                       (int) groups, (float) eps, error));
+                                               j == 0 ? ch[MAX (i - 1, 0)] : ch[i], ch[i], temb,
+                                               (int) groups, (float) eps, error));
         }
       if (down_cross[i])
         JD_TRY_NULL (block_init_attentions (block, weights, p, block->n_layers, n_positions[i],
-                                    self_positions[i], n_self[i], ch[i], (int) heads[i],
-                                    (int) groups, (int) tlayers[i], error));
+                                            self_positions[i], n_self[i], ch[i], (int) heads[i],
+                                            (int) groups, (int) tlayers[i], error));
       block->has_downsample = i < n - 1;
       if (block->has_downsample)
         {
@@ -320,12 +329,14 @@ jd_audio_unet_new (JdWeights *weights, JsonObject *config, const char *config_pa
     for (int j = 0; j < 2; j++)
       {
         g_autofree char *pr = jd_weights_join_printf (p, "resnets.%d", j);
-        JD_TRY_NULL (jd_resnet_block2d_init (&mid->resnets[j], weights, pr, ch[n - 1], ch[n - 1], temb,
-                                     (int) groups, (float) eps, error));
+        JD_TRY_NULL (jd_resnet_block2d_init (&mid->resnets[j], weights, pr, ch[n - 1], ch[n - 1],
+                                             temb,
+                                             (int) groups, (float) eps, error));
       }
-    JD_TRY_NULL (block_init_attentions (mid, weights, p, 1, n_positions[n - 1], self_positions[n - 1],
-                                n_self[n - 1], ch[n - 1], (int) heads[n - 1], (int) groups,
-                                (int) tlayers[n - 1], error));
+    JD_TRY_NULL (block_init_attentions (mid, weights, p, 1, n_positions[n - 1],
+                                        self_positions[n - 1],
+                                        n_self[n - 1], ch[n - 1], (int) heads[n - 1], (int) groups,
+                                        (int) tlayers[n - 1], error));
   }
   for (int i = 0; i < n; i++)
     {
@@ -341,13 +352,13 @@ jd_audio_unet_new (JdWeights *weights, JsonObject *config, const char *config_pa
           const int64_t skip_ch = j == block->n_layers - 1 ? in_ch : out_ch;
           g_autofree char *pr = jd_weights_join_printf (p, "resnets.%d", j);
           JD_TRY_NULL (jd_resnet_block2d_init (&block->resnets[j], weights, pr,
-                                       (j == 0 ? prev_ch : out_ch) + skip_ch, out_ch, temb,
-                                       (int) groups, (float) eps, error));
+                                               (j == 0 ? prev_ch : out_ch) + skip_ch, out_ch, temb,
+                                               (int) groups, (float) eps, error));
         }
       if (up_cross[i])
         JD_TRY_NULL (block_init_attentions (block, weights, p, block->n_layers, n_positions[r],
-                                    self_positions[r], n_self[r], out_ch, (int) heads[r],
-                                    (int) groups, (int) tlayers[r], error));
+                                            self_positions[r], n_self[r], out_ch, (int) heads[r],
+                                            (int) groups, (int) tlayers[r], error));
       block->has_upsample = i < n - 1;
       if (block->has_upsample)
         {
@@ -355,10 +366,12 @@ jd_audio_unet_new (JdWeights *weights, JsonObject *config, const char *config_pa
           JD_TRY_NULL (jd_upsample2d_init (&block->upsample, weights, pu, out_ch, error));
         }
     }
-  JD_TRY_NULL (jd_group_norm_layer_init (&unet->conv_norm_out, weights, p_norm_out, ch[0], (int) groups,
-                                 (float) eps, error));
-  JD_TRY_NULL (jd_conv2d_layer_init (&unet->conv_out, weights, p_conv_out, ch[0], unet->out_channels, 3,
-                             1, 1, error));
+  JD_TRY_NULL (jd_group_norm_layer_init (&unet->conv_norm_out, weights, p_norm_out, ch[0],
+                                         (int) groups,
+                                         (float) eps, error));
+  JD_TRY_NULL (jd_conv2d_layer_init (&unet->conv_out, weights, p_conv_out, ch[0],
+                                     unet->out_channels, 3,
+                                     1, 1, error));
 
   unet->stage_names = jd_unet_stage_names_new (n);
   return g_steal_pointer (&unet);
@@ -520,7 +533,8 @@ jd_audio_unet_decode (JdAudioUNet *unet, const JdTensor *h, GPtrArray *skips,
             backend, 4, (int64_t[]) { current->shape[0], current->shape[1] + skip->shape[1],
                                       current->shape[2], current->shape[3] }, error);
           JD_TRY_NULL (cat != NULL);
-          JD_TRY_NULL (jd_concat (backend, 2, (const JdTensor *[]) { current, skip }, 1, cat, error));
+          JD_TRY_NULL (jd_concat (backend, 2, (const JdTensor *[]) { current, skip }, 1, cat,
+                                  error));
           JdTensor *next = block_layer_forward (block, j, cat, temb, error);
           JD_TRY_NULL (next != NULL);
           g_clear_pointer (&x, jd_tensor_free);

@@ -106,8 +106,9 @@ jd_image_encoder_new (JdWeights *weights, const JdImageEncoderConfig *config, co
   g_autofree char *proj = name (prefix, "visual_projection");
   JD_TRY_NULL (jd_layer_norm_layer_init (&self->pre_layrnorm, weights, pre, hidden, eps, error));
   JD_TRY_NULL (jd_layer_norm_layer_init (&self->post_layernorm, weights, post, hidden, eps, error));
-  JD_TRY_NULL (jd_linear_layer_init (&self->visual_projection, weights, proj, hidden, c->projection_dim,
-                             FALSE, error));
+  JD_TRY_NULL (jd_linear_layer_init (&self->visual_projection, weights, proj, hidden,
+                                     c->projection_dim,
+                                     FALSE, error));
   self->layers = g_new0 (EncoderLayer, c->num_hidden_layers);
   for (int i = 0; i < c->num_hidden_layers; i++)
     {
@@ -122,15 +123,15 @@ jd_image_encoder_new (JdWeights *weights, const JdImageEncoderConfig *config, co
       g_autofree char *fc1 = name (p, "mlp.fc1");
       g_autofree char *fc2 = name (p, "mlp.fc2");
       JD_TRY_NULL (jd_layer_norm_layer_init (&l->layer_norm1, weights, ln1, hidden, eps, error)
-           && jd_layer_norm_layer_init (&l->layer_norm2, weights, ln2, hidden, eps, error)
-           && jd_linear_layer_init (&l->q_proj, weights, q, hidden, hidden, TRUE, error)
-           && jd_linear_layer_init (&l->k_proj, weights, k, hidden, hidden, TRUE, error)
-           && jd_linear_layer_init (&l->v_proj, weights, v, hidden, hidden, TRUE, error)
-           && jd_linear_layer_init (&l->out_proj, weights, o, hidden, hidden, TRUE, error)
-           && jd_linear_layer_init (&l->fc1, weights, fc1, hidden, c->intermediate_size, TRUE,
-                                    error)
-           && jd_linear_layer_init (&l->fc2, weights, fc2, c->intermediate_size, hidden, TRUE,
-                                    error));
+                   && jd_layer_norm_layer_init (&l->layer_norm2, weights, ln2, hidden, eps, error)
+                   && jd_linear_layer_init (&l->q_proj, weights, q, hidden, hidden, TRUE, error)
+                   && jd_linear_layer_init (&l->k_proj, weights, k, hidden, hidden, TRUE, error)
+                   && jd_linear_layer_init (&l->v_proj, weights, v, hidden, hidden, TRUE, error)
+                   && jd_linear_layer_init (&l->out_proj, weights, o, hidden, hidden, TRUE, error)
+                   && jd_linear_layer_init (&l->fc1, weights, fc1, hidden, c->intermediate_size, TRUE,
+                                            error)
+                   && jd_linear_layer_init (&l->fc2, weights, fc2, c->intermediate_size, hidden, TRUE,
+                                            error));
     }
   return g_steal_pointer (&self);
 }
@@ -181,8 +182,8 @@ layer_forward (JdImageEncoder *self, const EncoderLayer *l, JdTensor *x, GError 
       g_autoptr (JdTensor) gate = jd_layer_new_tensor (backend, h->ndim, h->shape, error);
       JD_TRY_FALSE (gate != NULL);
       JD_TRY_FALSE (jd_unary (backend, JD_UNARY_AFFINE, 1.702f, 0, h, gate, error)
-                && jd_unary (backend, JD_UNARY_SIGMOID, 0, 0, gate, gate, error)
-                && jd_mul (backend, h, gate, h, error));
+                    && jd_unary (backend, JD_UNARY_SIGMOID, 0, 0, gate, gate, error)
+                    && jd_mul (backend, h, gate, h, error));
     }
   g_autoptr (JdTensor) out = jd_linear_layer_forward (&l->fc2, h, error);
   return out != NULL && jd_add (backend, x, out, x, error);
@@ -211,7 +212,8 @@ jd_image_encoder_run (JdImageEncoder *self, const JdTensor *pixels, GError **err
                                                       (int64_t[]) { b, hidden, grid, grid },
                                                       error);
   JD_TRY_NULL (patches != NULL);
-  JD_TRY_NULL (jd_conv2d (backend, pixels, self->patch_weight, NULL, c->patch_size, 0, patches, error));
+  JD_TRY_NULL (jd_conv2d (backend, pixels, self->patch_weight, NULL, c->patch_size, 0, patches,
+                          error));
   jd_tensor_reshape (patches, 3, (int64_t[]) { b, hidden, grid * grid });
   g_autoptr (JdTensor) tokens = jd_layer_new_tensor (backend, 3,
                                                      (int64_t[]) { b, grid * grid, hidden },

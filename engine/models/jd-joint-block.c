@@ -47,14 +47,16 @@ jd_joint_block_init (JdJointBlock *block, JdWeights *weights, const char *prefix
       g_autofree char *p_out = g_strdup_printf ("%s.attn.%s_to_out", prefix, name);
       g_autofree char *p_ff = g_strdup_printf ("%s.%s_ff", prefix, name);
       JD_TRY_FALSE (jd_linear_layer_init (&mod->modulation, weights, p_mod, tembs[m],
-                                      N_CHUNKS * channels[m], TRUE, error));
-      JD_TRY_FALSE (jd_linear_layer_init (&mod->to_q, weights, p_q, channels[m], d_qk, TRUE, error));
-      JD_TRY_FALSE (jd_linear_layer_init (&mod->to_k, weights, p_k, channels[m], d_qk, TRUE, error));
+                                          N_CHUNKS * channels[m], TRUE, error));
+      JD_TRY_FALSE (jd_linear_layer_init (&mod->to_q, weights, p_q, channels[m], d_qk, TRUE,
+                                          error));
+      JD_TRY_FALSE (jd_linear_layer_init (&mod->to_k, weights, p_k, channels[m], d_qk, TRUE,
+                                          error));
       JD_TRY_FALSE (jd_linear_layer_init (&mod->to_v, weights, p_v, channels[m], d_v, TRUE, error));
       JD_TRY_FALSE (jd_linear_layer_init (&mod->to_out, weights, p_out, d_v, channels[m], TRUE,
-                                      error));
+                                          error));
       JD_TRY_FALSE (jd_feed_forward_init (&mod->ff, weights, p_ff, channels[m], channels[m], 4,
-                                      error));
+                                          error));
     }
   return TRUE;
 }
@@ -191,7 +193,8 @@ rotated_projection (const JdJointBlock *block, const JdLinearLayer *proj, const 
   int axis_dims[JD_ROPE_MAX_AXES] = { d / 2, 0, 0 };
   for (int a = 1; a < n_axes; a++)
     axis_dims[a] = d / (2 * (n_axes - 1));
-  JD_TRY_NULL (jd_rope (block->backend, y, positions, block->heads, n_axes, axis_dims, base, y, error));
+  JD_TRY_NULL (jd_rope (block->backend, y, positions, block->heads, n_axes, axis_dims, base, y,
+                        error));
   return g_steal_pointer (&y);
 }
 
@@ -257,7 +260,7 @@ joint_attention_with (const JdJointBlock *block, JdTensor *tokens[JD_JOINT_MODAL
     {
       const int n_segments = modes[0] == JD_ATTENTION_BLOCK_DIAGONAL ? JD_JOINT_MODALITIES : 0;
       JD_TRY_FALSE (jd_attention (backend, q_all, k_all, v_all, block->heads, scale, n_segments,
-                              segments, segments, out, error));
+                                  segments, segments, out, error));
     }
   else
     for (int64_t b = 0; b < batch; b++)
@@ -270,7 +273,7 @@ joint_attention_with (const JdJointBlock *block, JdTensor *tokens[JD_JOINT_MODAL
         g_autoptr (JdTensor) ob = sample_view (out, b);
         const int n_segments = modes[b] == JD_ATTENTION_BLOCK_DIAGONAL ? JD_JOINT_MODALITIES : 0;
         JD_TRY_FALSE (jd_attention (backend, qb, kb, vb, block->heads, scale, n_segments, segments,
-                                segments, ob, error));
+                                    segments, ob, error));
       }
 
   for (int m = 0; m < JD_JOINT_MODALITIES; m++)

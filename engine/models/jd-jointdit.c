@@ -116,9 +116,9 @@ read_shapes (JdJointDiT *jd, JsonObject *config, GError **error)
   JD_TRY_FALSE (jd_config_int (shapes, "shapes", "frames", 1, 4096, &frames, error));
   int64_t video[3], audio[3];
   JD_TRY_FALSE (jd_config_int_array (shapes, "shapes", "video_latent", 1, 1 << 16, 3, 3, video,
-                                 NULL, error));
+                                     NULL, error));
   JD_TRY_FALSE (jd_config_int_array (shapes, "shapes", "audio_latent", 1, 1 << 20, 3, 3, audio,
-                                 NULL, error));
+                                     NULL, error));
   jd->video_shape[0] = frames;
   memcpy (jd->video_shape + 1, video, sizeof video);
   memcpy (jd->audio_shape, audio, sizeof audio);
@@ -183,11 +183,11 @@ jd_jointdit_new (JdWeights *weights, JsonObject *config, GError **error)
     {
       g_autofree char *prefix = g_strdup_printf ("joint.blocks.%d", k);
       JD_TRY_NULL (jd_joint_block_init (&jd->blocks[k], weights, prefix,
-                                jd_video_unet_get_stage_channels (jd->video, jd->video_split[k]),
-                                jd_audio_unet_get_stage_channels (jd->audio, jd->audio_split[k]),
-                                jd_video_unet_get_temb_channels (jd->video),
-                                jd_audio_unet_get_temb_channels (jd->audio), d_qk, d_v,
-                                (int) heads, error));
+                                        jd_video_unet_get_stage_channels (jd->video, jd->video_split[k]),
+                                        jd_audio_unet_get_stage_channels (jd->audio, jd->audio_split[k]),
+                                        jd_video_unet_get_temb_channels (jd->video),
+                                        jd_audio_unet_get_temb_channels (jd->audio), d_qk, d_v,
+                                        (int) heads, error));
     }
   return g_steal_pointer (&jd);
 }
@@ -637,7 +637,7 @@ jointdit_denoise (JdDenoiser *self, const JdDenoiseRequest *request, GError **er
   g_autoptr (JdTensor) scaled = jd_layer_new_tensor (backend, 4, v, error);
   JD_TRY_FALSE (scaled != NULL);
   JD_TRY_FALSE (jd_unary (backend, JD_UNARY_AFFINE, (float) jd_edm_c_in (sigma), 0.0f, x, scaled,
-                      error));
+                          error));
   jd_tensor_reshape (scaled, 5, (int64_t[]) { 1, v[0], c, v[2], v[3] });
   g_autoptr (JdTensor) scaled_all = jd_layer_new_tensor (backend, 5,
                                                          (int64_t[]) { n, v[0], c, v[2], v[3] },
@@ -678,7 +678,7 @@ jointdit_denoise (JdDenoiser *self, const JdDenoiseRequest *request, GError **er
                                                       error);
   JD_TRY_FALSE (vsample != NULL);
   JD_TRY_FALSE (jd_concat (backend, 2, (const JdTensor *const[]) { scaled_all, latent_t }, 2,
-                       vsample, error));
+                           vsample, error));
   g_autoptr (JdTensor) vcontext = upload (backend, 3, (int64_t[]) { n, 1, jd->context_dim },
                                           context, error);
   JD_TRY_FALSE (vcontext != NULL);
@@ -724,9 +724,9 @@ jointdit_denoise (JdDenoiser *self, const JdDenoiseRequest *request, GError **er
       g_autoptr (JdTensor) ai = jd_tensor_new_view (backend, JD_DTYPE_F32, 3, a,
                                                     (float *) aout->data + i * a[0] * a[1] * a[2]);
       JD_TRY_FALSE (jd_axpby (backend, (float) vstep.a, x, (float) vstep.b, vi,
-                          request->x0_video[i], error));
+                              request->x0_video[i], error));
       JD_TRY_FALSE (jd_axpby (backend, (float) astep.a, y, (float) astep.b, ai,
-                          request->x0_audio[i], error));
+                              request->x0_audio[i], error));
     }
   return TRUE;
 }

@@ -59,7 +59,7 @@ jd_vae_config_read (JsonObject *object, const char *path, JdVaeConfig *config, G
   JD_TRY_FALSE (jd_config_int (object, path, "out_channels", 1, 4096, &v, error));
   config->out_channels = (int) v;
   JD_TRY_FALSE (jd_config_int_array (object, path, "block_out_channels", 1, 1 << 16, -1,
-                                 JD_VAE_MAX_BLOCKS, blocks, &n, error));
+                                     JD_VAE_MAX_BLOCKS, blocks, &n, error));
   config->n_blocks = n;
   for (int i = 0; i < n; i++)
     config->block_out_channels[i] = (int) blocks[i];
@@ -141,8 +141,9 @@ encoder_init (JdVae *self, JdWeights *weights, const char *prefix, GError **erro
   const int groups = c->norm_num_groups;
   const int *ch = c->block_out_channels;
   g_autofree char *conv_in = name (prefix, "encoder.conv_in");
-  JD_TRY_FALSE (jd_conv2d_layer_init (&self->enc_conv_in, weights, conv_in, c->in_channels, ch[0], 3,
-                                  1, 1, error));
+  JD_TRY_FALSE (jd_conv2d_layer_init (&self->enc_conv_in, weights, conv_in, c->in_channels, ch[0],
+                                      3,
+                                      1, 1, error));
   for (int i = 0; i < c->n_blocks; i++)
     {
       Block *block = &self->enc_blocks[i];
@@ -151,8 +152,9 @@ encoder_init (JdVae *self, JdWeights *weights, const char *prefix, GError **erro
         {
           g_autofree char *p = name (prefix, "encoder.down_blocks.%d.resnets.%d", i, l);
           int64_t in = l == 0 ? ch[i > 0 ? i - 1 : 0] : ch[i];
-          JD_TRY_FALSE (jd_resnet_block2d_init (&block->resnets[l], weights, p, in, ch[i], 0, groups,
-                                            SPATIAL_EPS, error));
+          JD_TRY_FALSE (jd_resnet_block2d_init (&block->resnets[l], weights, p, in, ch[i], 0,
+                                                groups,
+                                                SPATIAL_EPS, error));
         }
       block->has_resample = i < c->n_blocks - 1;
       if (block->has_resample)
@@ -166,7 +168,7 @@ encoder_init (JdVae *self, JdWeights *weights, const char *prefix, GError **erro
     {
       g_autofree char *p = name (prefix, "encoder.mid_block.resnets.%d", r);
       JD_TRY_FALSE (jd_resnet_block2d_init (&self->enc_mid[r], weights, p, top, top, 0, groups,
-                                        SPATIAL_EPS, error));
+                                            SPATIAL_EPS, error));
     }
   g_autofree char *attn = name (prefix, "encoder.mid_block.attentions.0");
   g_autofree char *norm = name (prefix, "encoder.conv_norm_out");
@@ -194,11 +196,11 @@ decoder_init (JdVae *self, JdWeights *weights, const char *prefix, GError **erro
     {
       g_autofree char *p = name (prefix, "post_quant_conv");
       JD_TRY_FALSE (jd_conv2d_layer_init (&self->post_quant_conv, weights, p, c->latent_channels,
-                                      c->latent_channels, 1, 1, 0, error));
+                                          c->latent_channels, 1, 1, 0, error));
     }
   g_autofree char *conv_in = name (prefix, "decoder.conv_in");
   JD_TRY_FALSE (jd_conv2d_layer_init (&self->dec_conv_in, weights, conv_in, c->latent_channels,
-                                  rch[0], 3, 1, 1, error));
+                                      rch[0], 3, 1, 1, error));
 
   /* Mid block: audio (resnet, attention, resnet); video resnets[0], then (attention,
    * resnets[i]) pairs — with one layer per block its attention exists but never runs. */
@@ -209,16 +211,17 @@ decoder_init (JdVae *self, JdWeights *weights, const char *prefix, GError **erro
       g_autofree char *p = name (prefix, "decoder.mid_block.resnets.%d", r);
       if (video)
         JD_TRY_FALSE (jd_spatio_temporal_res_block_init (&self->dec_st_mid[r], weights, p, rch[0],
-                                                     rch[0], 0, SPATIAL_EPS, TEMPORAL_EPS, TRUE,
-                                                     error));
+                                                         rch[0], 0, SPATIAL_EPS, TEMPORAL_EPS, TRUE,
+                                                         error));
       else
         JD_TRY_FALSE (jd_resnet_block2d_init (&self->dec_mid[r], weights, p, rch[0], rch[0], 0,
-                                          groups, SPATIAL_EPS, error));
+                                              groups, SPATIAL_EPS, error));
     }
   if (self->dec_mid_has_attention)
     {
       g_autofree char *p = name (prefix, "decoder.mid_block.attentions.0");
-      JD_TRY_FALSE (mid_attention_init (&self->dec_mid_attention, weights, p, rch[0], groups, error));
+      JD_TRY_FALSE (mid_attention_init (&self->dec_mid_attention, weights, p, rch[0], groups,
+                                        error));
     }
 
   for (int i = 0; i < c->n_blocks; i++)
@@ -231,11 +234,11 @@ decoder_init (JdVae *self, JdWeights *weights, const char *prefix, GError **erro
           int64_t in = l == 0 ? rch[i > 0 ? i - 1 : 0] : rch[i];
           if (video)
             JD_TRY_FALSE (jd_spatio_temporal_res_block_init (&block->st_resnets[l], weights, p, in,
-                                                         rch[i], 0, SPATIAL_EPS, TEMPORAL_EPS,
-                                                         TRUE, error));
+                                                             rch[i], 0, SPATIAL_EPS, TEMPORAL_EPS,
+                                                             TRUE, error));
           else
             JD_TRY_FALSE (jd_resnet_block2d_init (&block->resnets[l], weights, p, in, rch[i], 0,
-                                              groups, SPATIAL_EPS, error));
+                                                  groups, SPATIAL_EPS, error));
         }
       block->has_resample = i < c->n_blocks - 1;
       if (block->has_resample)
@@ -248,9 +251,9 @@ decoder_init (JdVae *self, JdWeights *weights, const char *prefix, GError **erro
   g_autofree char *norm = name (prefix, "decoder.conv_norm_out");
   g_autofree char *conv_out = name (prefix, "decoder.conv_out");
   JD_TRY_FALSE (jd_group_norm_layer_init (&self->dec_norm_out, weights, norm, last, groups,
-                                      SPATIAL_EPS, error));
+                                          SPATIAL_EPS, error));
   JD_TRY_FALSE (jd_conv2d_layer_init (&self->dec_conv_out, weights, conv_out, last, c->out_channels,
-                                  3, 1, 1, error));
+                                      3, 1, 1, error));
   if (video)
     {
       g_autofree char *p = name (prefix, "decoder.time_conv_out");
@@ -359,7 +362,7 @@ time_conv_out (JdVae *self, const JdTensor *x, int frames, GError **error)
                                                     error);
   JD_TRY_NULL (mixed != NULL);
   JD_TRY_NULL (jd_conv_temporal (self->backend, channels_first, self->time_conv_out_weight,
-                         self->time_conv_out_bias, mixed, error));
+                                 self->time_conv_out_bias, mixed, error));
   g_autoptr (JdTensor) out = jd_layer_new_tensor (self->backend, 5, view->shape, error);
   JD_TRY_NULL (out != NULL);
   JD_TRY_NULL (jd_permute (self->backend, mixed, swap_frames_channels, out, error));

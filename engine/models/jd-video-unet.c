@@ -97,18 +97,18 @@ temporal_block_init (TemporalTransformerBlock *block, JdWeights *weights, const 
   g_autofree char *p_norm3 = jd_weights_join (prefix, "norm3");
   g_autofree char *p_ff = jd_weights_join (prefix, "ff");
   JD_TRY_FALSE (jd_layer_norm_layer_init (&block->norm_in, weights, p_norm_in, dim, EPS_LAYER_NORM,
-                                      error));
+                                          error));
   JD_TRY_FALSE (jd_feed_forward_init (&block->ff_in, weights, p_ff_in, dim, dim, 4, error));
   JD_TRY_FALSE (jd_layer_norm_layer_init (&block->norm1, weights, p_norm1, dim, EPS_LAYER_NORM,
-                                      error));
+                                          error));
   JD_TRY_FALSE (jd_attention_layer_init (&block->attn1, weights, p_attn1, dim, heads, head_dim, 0,
-                                     FALSE, error));
+                                         FALSE, error));
   JD_TRY_FALSE (jd_layer_norm_layer_init (&block->norm2, weights, p_norm2, dim, EPS_LAYER_NORM,
-                                      error));
+                                          error));
   JD_TRY_FALSE (jd_attention_layer_init (&block->attn2, weights, p_attn2, dim, heads, head_dim,
-                                     context_dim, FALSE, error));
+                                         context_dim, FALSE, error));
   JD_TRY_FALSE (jd_layer_norm_layer_init (&block->norm3, weights, p_norm3, dim, EPS_LAYER_NORM,
-                                      error));
+                                          error));
   return jd_feed_forward_init (&block->ff, weights, p_ff, dim, dim, 4, error);
 }
 
@@ -175,7 +175,7 @@ transformer_init (TransformerSpatioTemporal *t, JdWeights *weights, const char *
   g_autofree char *p_pos = jd_weights_join (prefix, "time_pos_embed");
   g_autofree char *p_mixer = jd_weights_join (prefix, "time_mixer");
   JD_TRY_FALSE (jd_group_norm_layer_init (&t->norm, weights, p_norm, channels, 32, EPS_TRANSFORMER,
-                                      error));
+                                          error));
   JD_TRY_FALSE (jd_linear_layer_init (&t->proj_in, weights, p_in, channels, channels, TRUE, error));
   for (int i = 0; i < n_layers; i++)
     {
@@ -183,13 +183,13 @@ transformer_init (TransformerSpatioTemporal *t, JdWeights *weights, const char *
       g_autofree char *p_temporal =
         jd_weights_join_printf (prefix, "temporal_transformer_blocks.%d", i);
       JD_TRY_FALSE (jd_transformer_block_init (&t->blocks[i], weights, p_block, channels, heads,
-                                           channels / heads, context_dim, FALSE, EPS_LAYER_NORM,
-                                           error));
+                                               channels / heads, context_dim, FALSE, EPS_LAYER_NORM,
+                                               error));
       JD_TRY_FALSE (temporal_block_init (&t->temporal_blocks[i], weights, p_temporal, channels,
-                                     heads, context_dim, error));
+                                         heads, context_dim, error));
     }
   JD_TRY_FALSE (jd_timestep_embedding_init (&t->time_pos_embed, weights, p_pos, channels,
-                                        4 * channels, channels, error));
+                                            4 * channels, channels, error));
   JD_TRY_FALSE (jd_alpha_blender_init (&t->time_mixer, weights, p_mixer, FALSE, error));
   return jd_linear_layer_init (&t->proj_out, weights, p_out, channels, channels, TRUE, error);
 }
@@ -273,7 +273,7 @@ block_init_attentions (Block *block, JdWeights *weights, const char *prefix, int
     {
       g_autofree char *p = jd_weights_join_printf (prefix, "attentions.%d", i);
       JD_TRY_FALSE (transformer_init (&block->attentions[i], weights, p, channels, heads,
-                                  context_dim, tlayers, error));
+                                      context_dim, tlayers, error));
     }
   return TRUE;
 }
@@ -336,8 +336,9 @@ jd_video_unet_new (JdWeights *weights, JsonObject *config, const char *config_pa
   const char *path = config_path;
   int64_t ch[MAX_BLOCKS];
   int n = 0;
-  JD_TRY_NULL (jd_config_int_array (config, path, "block_out_channels", 32, 1 << 16, -1, MAX_BLOCKS, ch,
-                            &n, error));
+  JD_TRY_NULL (jd_config_int_array (config, path, "block_out_channels", 32, 1 << 16, -1,
+                                    MAX_BLOCKS, ch,
+                                    &n, error));
   for (int i = 0; i < n; i++)
     if (ch[i] % 32 != 0)
       {
@@ -348,16 +349,20 @@ jd_video_unet_new (JdWeights *weights, JsonObject *config, const char *config_pa
   unet->n_blocks = n;
   memcpy (unet->channels, ch, sizeof ch);
   JD_TRY_NULL (jd_config_int (config, path, "in_channels", 1, 1 << 16, &unet->in_channels, error));
-  JD_TRY_NULL (jd_config_int (config, path, "out_channels", 1, 1 << 16, &unet->out_channels, error));
+  JD_TRY_NULL (jd_config_int (config, path, "out_channels", 1, 1 << 16, &unet->out_channels,
+                              error));
   int64_t layers[MAX_BLOCKS], heads[MAX_BLOCKS], context[MAX_BLOCKS], tlayers[MAX_BLOCKS];
   JD_TRY_NULL (jd_unet_config_per_block (config, path, "layers_per_block", n, 1, MAX_LAYERS - 1, -1,
-                                 layers, error));
-  JD_TRY_NULL (jd_unet_config_per_block (config, path, "num_attention_heads", n, 1, 1 << 12, -1, heads,
-                                 error));
-  JD_TRY_NULL (jd_unet_config_per_block (config, path, "cross_attention_dim", n, 1, 1 << 16, -1, context,
-                                 error));
-  JD_TRY_NULL (jd_unet_config_per_block (config, path, "transformer_layers_per_block", n, 1, MAX_LAYERS,
-                                 1, tlayers, error));
+                                         layers, error));
+  JD_TRY_NULL (jd_unet_config_per_block (config, path, "num_attention_heads", n, 1, 1 << 12, -1,
+                                         heads,
+                                         error));
+  JD_TRY_NULL (jd_unet_config_per_block (config, path, "cross_attention_dim", n, 1, 1 << 16, -1,
+                                         context,
+                                         error));
+  JD_TRY_NULL (jd_unet_config_per_block (config, path, "transformer_layers_per_block", n, 1,
+                                         MAX_LAYERS,
+                                         1, tlayers, error));
   for (int i = 1; i < n; i++)
     if (context[i] != context[0])
       {
@@ -374,9 +379,9 @@ jd_video_unet_new (JdWeights *weights, JsonObject *config, const char *config_pa
   unet->context_dim = context[0];
   int64_t proj_dim;
   JD_TRY_NULL (jd_config_int (config, path, "addition_time_embed_dim", 2, 1 << 16,
-                      &unet->addition_time_embed_dim, error));
+                              &unet->addition_time_embed_dim, error));
   JD_TRY_NULL (jd_config_int (config, path, "projection_class_embeddings_input_dim", 1, 1 << 20,
-                      &proj_dim, error));
+                              &proj_dim, error));
   if (proj_dim != 3 * unet->addition_time_embed_dim)
     {
       fail_config (error, path, ".projection_class_embeddings_input_dim must be 3 × "
@@ -384,10 +389,11 @@ jd_video_unet_new (JdWeights *weights, JsonObject *config, const char *config_pa
       return NULL;
     }
   gboolean down_cross[MAX_BLOCKS], up_cross[MAX_BLOCKS];
-  JD_TRY_NULL (read_block_types (config, path, "down_block_types", "CrossAttnDownBlockSpatioTemporal",
-                         "DownBlockSpatioTemporal", n, down_cross, error));
+  JD_TRY_NULL (read_block_types (config, path, "down_block_types",
+                                 "CrossAttnDownBlockSpatioTemporal",
+                                 "DownBlockSpatioTemporal", n, down_cross, error));
   JD_TRY_NULL (read_block_types (config, path, "up_block_types", "CrossAttnUpBlockSpatioTemporal",
-                         "UpBlockSpatioTemporal", n, up_cross, error));
+                                 "UpBlockSpatioTemporal", n, up_cross, error));
 
   const int64_t temb = 4 * ch[0];
   unet->temb_channels = temb;
@@ -396,12 +402,15 @@ jd_video_unet_new (JdWeights *weights, JsonObject *config, const char *config_pa
   g_autofree char *p_conv_in = jd_weights_join (prefix, "conv_in");
   g_autofree char *p_norm_out = jd_weights_join (prefix, "conv_norm_out");
   g_autofree char *p_conv_out = jd_weights_join (prefix, "conv_out");
-  JD_TRY_NULL (jd_timestep_embedding_init (&unet->time_embedding, weights, p_time, ch[0], temb, temb,
-                                   error));
-  JD_TRY_NULL (jd_timestep_embedding_init (&unet->add_embedding, weights, p_add, proj_dim, temb, temb,
-                                   error));
-  JD_TRY_NULL (jd_conv2d_layer_init (&unet->conv_in, weights, p_conv_in, unet->in_channels, ch[0], 3, 1,
-                             1, error));
+  JD_TRY_NULL (jd_timestep_embedding_init (&unet->time_embedding, weights, p_time, ch[0], temb,
+                                           temb,
+                                           error));
+  JD_TRY_NULL (jd_timestep_embedding_init (&unet->add_embedding, weights, p_add, proj_dim, temb,
+                                           temb,
+                                           error));
+  JD_TRY_NULL (jd_conv2d_layer_init (&unet->conv_in, weights, p_conv_in, unet->in_channels, ch[0],
+                                     3, 1,
+                                     1, error));
 
   for (int i = 0; i < n; i++)
     {
@@ -413,12 +422,13 @@ jd_video_unet_new (JdWeights *weights, JsonObject *config, const char *config_pa
         {
           g_autofree char *pr = jd_weights_join_printf (p, "resnets.%d", j);
           JD_TRY_NULL (jd_spatio_temporal_res_block_init (&block->resnets[j], weights, pr,
-                                                  j == 0 ? ch[MAX (i - 1, 0)] : ch[i], ch[i],
-                                                  temb, eps, -1, FALSE, error));
+                                                          j == 0 ? ch[MAX (i - 1, 0)] : ch[i], ch[i],
+                                                          temb, eps, -1, FALSE, error));
         }
       if (down_cross[i])
-        JD_TRY_NULL (block_init_attentions (block, weights, p, block->n_layers, ch[i], (int) heads[i],
-                                    context[i], (int) tlayers[i], error));
+        JD_TRY_NULL (block_init_attentions (block, weights, p, block->n_layers, ch[i],
+                                            (int) heads[i],
+                                            context[i], (int) tlayers[i], error));
       block->has_downsample = i < n - 1;
       if (block->has_downsample)
         {
@@ -435,11 +445,11 @@ jd_video_unet_new (JdWeights *weights, JsonObject *config, const char *config_pa
       {
         g_autofree char *pr = jd_weights_join_printf (p, "resnets.%d", j);
         JD_TRY_NULL (jd_spatio_temporal_res_block_init (&mid->resnets[j], weights, pr, ch[n - 1],
-                                                ch[n - 1], temb, EPS_MID_BLOCK, -1, FALSE,
-                                                error));
+                                                        ch[n - 1], temb, EPS_MID_BLOCK, -1, FALSE,
+                                                        error));
       }
     JD_TRY_NULL (block_init_attentions (mid, weights, p, 1, ch[n - 1], (int) heads[n - 1],
-                                context[n - 1], (int) tlayers[n - 1], error));
+                                        context[n - 1], (int) tlayers[n - 1], error));
   }
 
   for (int i = 0; i < n; i++)
@@ -456,12 +466,13 @@ jd_video_unet_new (JdWeights *weights, JsonObject *config, const char *config_pa
           const int64_t skip_ch = j == block->n_layers - 1 ? in_ch : out_ch;
           g_autofree char *pr = jd_weights_join_printf (p, "resnets.%d", j);
           JD_TRY_NULL (jd_spatio_temporal_res_block_init (&block->resnets[j], weights, pr,
-                                                  (j == 0 ? prev_ch : out_ch) + skip_ch, out_ch,
-                                                  temb, EPS_UP_BLOCK, -1, FALSE, error));
+                                                          (j == 0 ? prev_ch : out_ch) + skip_ch, out_ch,
+                                                          temb, EPS_UP_BLOCK, -1, FALSE, error));
         }
       if (up_cross[i])
-        JD_TRY_NULL (block_init_attentions (block, weights, p, block->n_layers, out_ch, (int) heads[r],
-                                    context[r], (int) tlayers[r], error));
+        JD_TRY_NULL (block_init_attentions (block, weights, p, block->n_layers, out_ch,
+                                            (int) heads[r],
+                                            context[r], (int) tlayers[r], error));
       block->has_upsample = i < n - 1;
       if (block->has_upsample)
         {
@@ -470,9 +481,10 @@ jd_video_unet_new (JdWeights *weights, JsonObject *config, const char *config_pa
         }
     }
   JD_TRY_NULL (jd_group_norm_layer_init (&unet->conv_norm_out, weights, p_norm_out, ch[0], 32,
-                                 EPS_NORM_OUT, error));
-  JD_TRY_NULL (jd_conv2d_layer_init (&unet->conv_out, weights, p_conv_out, ch[0], unet->out_channels, 3,
-                             1, 1, error));
+                                         EPS_NORM_OUT, error));
+  JD_TRY_NULL (jd_conv2d_layer_init (&unet->conv_out, weights, p_conv_out, ch[0],
+                                     unet->out_channels, 3,
+                                     1, 1, error));
 
   unet->stage_names = jd_unet_stage_names_new (n);
   return g_steal_pointer (&unet);
@@ -643,7 +655,8 @@ jd_video_unet_decode (JdVideoUNet *unet, const JdTensor *h, GPtrArray *skips,
             backend, 4, (int64_t[]) { current->shape[0], current->shape[1] + skip->shape[1],
                                       current->shape[2], current->shape[3] }, error);
           JD_TRY_NULL (cat != NULL);
-          JD_TRY_NULL (jd_concat (backend, 2, (const JdTensor *[]) { current, skip }, 1, cat, error));
+          JD_TRY_NULL (jd_concat (backend, 2, (const JdTensor *[]) { current, skip }, 1, cat,
+                                  error));
           JdTensor *next = block_layer_forward (block, j, cat, temb, context, frames, error);
           JD_TRY_NULL (next != NULL);
           g_clear_pointer (&x, jd_tensor_free);

@@ -98,8 +98,9 @@ jd_conv2d_layer_forward (const JdConv2dLayer *layer, const JdTensor *x, GError *
     layer->backend, 4, (int64_t[]) { x->shape[0], layer->out_channels, MAX (ho, 1), MAX (wo, 1) },
     error);
   JD_TRY_NULL (dst != NULL);
-  JD_TRY_NULL (jd_conv2d (layer->backend, x, layer->weight, layer->bias, layer->stride, layer->padding,
-                  dst, error));
+  JD_TRY_NULL (jd_conv2d (layer->backend, x, layer->weight, layer->bias, layer->stride,
+                          layer->padding,
+                          dst, error));
   return g_steal_pointer (&dst);
 }
 
@@ -124,8 +125,9 @@ jd_group_norm_layer_forward (const JdGroupNormLayer *layer, const JdTensor *x,
 {
   g_autoptr (JdTensor) dst = jd_layer_new_tensor (layer->backend, x->ndim, x->shape, error);
   JD_TRY_NULL (dst != NULL);
-  JD_TRY_NULL (jd_group_norm (layer->backend, x, layer->weight, layer->bias, layer->groups, layer->eps,
-                      activation, dst, error));
+  JD_TRY_NULL (jd_group_norm (layer->backend, x, layer->weight, layer->bias, layer->groups,
+                              layer->eps,
+                              activation, dst, error));
   return g_steal_pointer (&dst);
 }
 
@@ -148,7 +150,8 @@ jd_layer_norm_layer_forward (const JdLayerNormLayer *layer, const JdTensor *x, G
 {
   g_autoptr (JdTensor) dst = jd_layer_new_tensor (layer->backend, x->ndim, x->shape, error);
   JD_TRY_NULL (dst != NULL);
-  JD_TRY_NULL (jd_layer_norm (layer->backend, x, layer->weight, layer->bias, layer->eps, dst, error));
+  JD_TRY_NULL (jd_layer_norm (layer->backend, x, layer->weight, layer->bias, layer->eps, dst,
+                              error));
   return g_steal_pointer (&dst);
 }
 
@@ -176,21 +179,23 @@ jd_resnet_block2d_init (JdResnetBlock2D *block, JdWeights *weights, const char *
   child_prefix (&p_conv2, prefix, "conv2");
   child_prefix (&p_short, prefix, "conv_shortcut");
   JD_TRY_FALSE (jd_group_norm_layer_init (&block->norm1, weights, p_norm1, in_channels, groups, eps,
-                                      error));
+                                          error));
   JD_TRY_FALSE (jd_conv2d_layer_init (&block->conv1, weights, p_conv1, in_channels, out_channels, 3,
-                                  1, 1, error));
+                                      1, 1, error));
   block->has_time_emb_proj = temb_channels > 0;
   if (block->has_time_emb_proj)
     JD_TRY_FALSE (jd_linear_layer_init (&block->time_emb_proj, weights, p_temb, temb_channels,
-                                    out_channels, TRUE, error));
-  JD_TRY_FALSE (jd_group_norm_layer_init (&block->norm2, weights, p_norm2, out_channels, groups, eps,
-                                      error));
-  JD_TRY_FALSE (jd_conv2d_layer_init (&block->conv2, weights, p_conv2, out_channels, out_channels, 3,
-                                  1, 1, error));
+                                        out_channels, TRUE, error));
+  JD_TRY_FALSE (jd_group_norm_layer_init (&block->norm2, weights, p_norm2, out_channels, groups,
+                                          eps,
+                                          error));
+  JD_TRY_FALSE (jd_conv2d_layer_init (&block->conv2, weights, p_conv2, out_channels, out_channels,
+                                      3,
+                                      1, 1, error));
   block->has_conv_shortcut = in_channels != out_channels;
   if (block->has_conv_shortcut)
     JD_TRY_FALSE (jd_conv2d_layer_init (&block->conv_shortcut, weights, p_short, in_channels,
-                                    out_channels, 1, 1, 0, error));
+                                        out_channels, 1, 1, 0, error));
   return TRUE;
 }
 
@@ -232,7 +237,7 @@ jd_resnet_block2d_forward (const JdResnetBlock2D *block, const JdTensor *x,
   JD_TRY_NULL (h != NULL);
   if (block->has_time_emb_proj && temb != NULL)
     JD_TRY_NULL (add_time_embedding (&block->time_emb_proj, temb, NULL, 4,
-                             (int64_t[]) { h->shape[0], h->shape[1], 1, 1 }, h, error));
+                                     (int64_t[]) { h->shape[0], h->shape[1], 1, 1 }, h, error));
   g_autoptr (JdTensor) n2 = jd_group_norm_layer_forward (&block->norm2, h, JD_UNARY_SILU, error);
   JD_TRY_NULL (n2 != NULL);
   g_autoptr (JdTensor) out = jd_conv2d_layer_forward (&block->conv2, n2, error);
@@ -261,9 +266,10 @@ jd_temporal_resnet_block_init (JdTemporalResnetBlock *block, JdWeights *weights,
   g_autofree char *p_norm2 = jd_weights_join (prefix, "norm2");
   g_autofree char *p_temb = jd_weights_join (prefix, "time_emb_proj");
   JD_TRY_FALSE (jd_group_norm_layer_init (&block->norm1, weights, p_norm1, in_channels, groups, eps,
-                                      error));
-  JD_TRY_FALSE (jd_group_norm_layer_init (&block->norm2, weights, p_norm2, out_channels, groups, eps,
-                                      error));
+                                          error));
+  JD_TRY_FALSE (jd_group_norm_layer_init (&block->norm2, weights, p_norm2, out_channels, groups,
+                                          eps,
+                                          error));
   block->conv1_weight = jd_weights_get_in (weights, prefix, "conv1.weight", 5,
                                            (int64_t[]) { out_channels, in_channels, 3, 1, 1 },
                                            error);
@@ -279,7 +285,7 @@ jd_temporal_resnet_block_init (JdTemporalResnetBlock *block, JdWeights *weights,
   block->has_time_emb_proj = temb_channels > 0;
   if (block->has_time_emb_proj)
     JD_TRY_FALSE (jd_linear_layer_init (&block->time_emb_proj, weights, p_temb, temb_channels,
-                                    out_channels, TRUE, error));
+                                        out_channels, TRUE, error));
   if (in_channels != out_channels)
     {
       block->shortcut_weight = jd_weights_get_in (
@@ -324,8 +330,8 @@ jd_temporal_resnet_block_forward (const JdTemporalResnetBlock *block, const JdTe
   if (block->has_time_emb_proj && temb != NULL)
     /* (B, F, C) → (B, C, F), broadcast over H, W. */
     JD_TRY_NULL (add_time_embedding (&block->time_emb_proj, temb, (const int[]) { 0, 2, 1 }, 5,
-                             (int64_t[]) { h->shape[0], h->shape[1], h->shape[2], 1, 1 }, h,
-                             error));
+                                     (int64_t[]) { h->shape[0], h->shape[1], h->shape[2], 1, 1 }, h,
+                                     error));
   g_autoptr (JdTensor) n2 = jd_group_norm_layer_forward (&block->norm2, h, JD_UNARY_SILU, error);
   JD_TRY_NULL (n2 != NULL);
   g_autoptr (JdTensor) out = conv_temporal_new (backend, n2, block->conv2_weight,
@@ -378,10 +384,10 @@ jd_spatio_temporal_res_block_init (JdSpatioTemporalResBlock *block, JdWeights *w
   g_autofree char *p_temporal = jd_weights_join (prefix, "temporal_res_block");
   g_autofree char *p_mixer = jd_weights_join (prefix, "time_mixer");
   JD_TRY_FALSE (jd_resnet_block2d_init (&block->spatial_res_block, weights, p_spatial, in_channels,
-                                    out_channels, temb_channels, 32, eps, error));
+                                        out_channels, temb_channels, 32, eps, error));
   JD_TRY_FALSE (jd_temporal_resnet_block_init (&block->temporal_res_block, weights, p_temporal,
-                                           out_channels, out_channels, temb_channels, 32,
-                                           temporal_eps < 0 ? eps : temporal_eps, error));
+                                               out_channels, out_channels, temb_channels, 32,
+                                               temporal_eps < 0 ? eps : temporal_eps, error));
   return jd_alpha_blender_init (&block->time_mixer, weights, p_mixer, switch_to_temporal, error);
 }
 
@@ -487,7 +493,8 @@ attention_core (const JdAttentionLayer *layer, const JdTensor *x, const JdTensor
   g_autoptr (JdTensor) attended = jd_layer_new_tensor (backend, 3, q->shape, error);
   JD_TRY_NULL (attended != NULL);
   const float scale = (float) (1.0 / sqrt ((double) layer->head_dim));
-  JD_TRY_NULL (jd_attention (backend, q, k, v, layer->heads, scale, 0, NULL, NULL, attended, error));
+  JD_TRY_NULL (jd_attention (backend, q, k, v, layer->heads, scale, 0, NULL, NULL, attended,
+                             error));
   return jd_linear_layer_forward (&layer->to_out, attended, error);
 }
 
@@ -572,13 +579,14 @@ jd_transformer_block_init (JdTransformerBlock *block, JdWeights *weights, const 
   g_autofree char *p_ff = jd_weights_join (prefix, "ff");
   JD_TRY_FALSE (jd_layer_norm_layer_init (&block->norm1, weights, p_norm1, dim, norm_eps, error));
   JD_TRY_FALSE (jd_attention_layer_init (&block->attn1, weights, p_attn1, dim, heads, head_dim, 0,
-                                     FALSE, error));
+                                         FALSE, error));
   block->has_attn2 = context_dim > 0 || double_self_attention;
   if (block->has_attn2)
     {
-      JD_TRY_FALSE (jd_layer_norm_layer_init (&block->norm2, weights, p_norm2, dim, norm_eps, error));
+      JD_TRY_FALSE (jd_layer_norm_layer_init (&block->norm2, weights, p_norm2, dim, norm_eps,
+                                              error));
       JD_TRY_FALSE (jd_attention_layer_init (&block->attn2, weights, p_attn2, dim, heads, head_dim,
-                                         context_dim, FALSE, error));
+                                             context_dim, FALSE, error));
     }
   JD_TRY_FALSE (jd_layer_norm_layer_init (&block->norm3, weights, p_norm3, dim, norm_eps, error));
   return jd_feed_forward_init (&block->ff, weights, p_ff, dim, dim, 4, error);
@@ -600,7 +608,7 @@ jd_transformer_block_forward (const JdTransformerBlock *block, const JdTensor *x
       g_autoptr (JdTensor) n2 = jd_layer_norm_layer_forward (&block->norm2, h, error);
       JD_TRY_NULL (n2 != NULL);
       JD_TRY_NULL (jd_attention_layer_add_to (&block->attn2, n2,
-                                      block->attn2.context_dim > 0 ? context : NULL, h, error));
+                                              block->attn2.context_dim > 0 ? context : NULL, h, error));
     }
   g_autoptr (JdTensor) n3 = jd_layer_norm_layer_forward (&block->norm3, h, error);
   JD_TRY_NULL (n3 != NULL);
@@ -620,7 +628,7 @@ jd_timestep_embedding_init (JdTimestepEmbedding *embedding, JdWeights *weights,
   g_autofree char *p1 = jd_weights_join (prefix, "linear_1");
   g_autofree char *p2 = jd_weights_join (prefix, "linear_2");
   JD_TRY_FALSE (jd_linear_layer_init (&embedding->linear_1, weights, p1, in_features, hidden, TRUE,
-                                  error));
+                                      error));
   return jd_linear_layer_init (&embedding->linear_2, weights, p2, hidden,
                                out_features > 0 ? out_features : hidden, TRUE, error);
 }
@@ -642,7 +650,8 @@ jd_sinusoids (JdBackend *backend, const JdTensor *positions, int dim, GError **e
                                                   (int64_t[]) { positions->shape[0], dim },
                                                   error);
   JD_TRY_NULL (dst != NULL);
-  JD_TRY_NULL (jd_timestep_embedding (backend, positions, dim, TRUE, 0.0f, 1.0f, 10000.0f, dst, error));
+  JD_TRY_NULL (jd_timestep_embedding (backend, positions, dim, TRUE, 0.0f, 1.0f, 10000.0f, dst,
+                                      error));
   return g_steal_pointer (&dst);
 }
 
