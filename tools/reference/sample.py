@@ -105,6 +105,14 @@ def write_wav(path: pathlib.Path, pcm: np.ndarray, rate: int) -> None:
 
 
 def main() -> int:
+    try:
+        return run()
+    except (ValueError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+
+
+def run() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True, type=pathlib.Path, help="the bundle")
     parser.add_argument("--image", required=True, type=pathlib.Path)
@@ -135,6 +143,7 @@ def main() -> int:
     omega_audio = args.omega if args.omega_audio is None else args.omega_audio
     last = args.omega if args.omega_video_last is None else args.omega_video_last
     guidance = sampling.Guidance(args.guidance, args.omega, last, omega_audio)
+    pipe.schedule.grid(args.steps)  # refuses a step count the schedule cannot hold, early
 
     cond = pipe.condition(rgb, args.seed, args.noise_aug, args.motion_bucket, args.fps)
     video, audio = pipe.sample(cond, args.seed, args.steps, guidance,
