@@ -11,7 +11,9 @@ each case below, and writes ``sampling-golden.safetensors``:
   {case}.video (F, C, h, w), {case}.audio (C, T, F_mel)   final latents (the last step's x̂₀)
   {case}.frames (F, 3, H, W)                      video VAE decode, before byte conversion
   {case}.mel (frames, bins)                       audio VAE decode (the log-mel)
-  {case}.pcm (samples,)                           only when the bundle's vocoder takes the mel
+  {case}.pcm (samples,)                           the sound: the vocoder when it takes this mel,
+                                                  else the engine's Griffin-Lim (the parity
+                                                  bundle's case: 32 bins, a 64-bin vocoder)
 All F32 (computed in float64).  Cases (seed, steps, noise augmentation, motion bucket as the
 metadata says): "none" (no guidance) and "joint_star" (JointCFG*, ω = 1.5 for both).
 """
@@ -61,8 +63,7 @@ def main() -> int:
         mel = pipe.decode_mel(audio)
         out[f"{name}.video"], out[f"{name}.audio"] = video, audio
         out[f"{name}.frames"], out[f"{name}.mel"] = pipe.decode_video(video), mel
-        if pipe.has_matching_vocoder(mel.shape[1]):
-            out[f"{name}.pcm"] = torch.from_numpy(pipe.decode_pcm(mel))
+        out[f"{name}.pcm"] = torch.from_numpy(pipe.decode_pcm(mel))
     settings = {"seed": SEED, "steps": STEPS,
                 "noise_aug_strength": sampling.DEFAULT_NOISE_AUG_STRENGTH,
                 "motion_bucket_id": sampling.DEFAULT_MOTION_BUCKET_ID,

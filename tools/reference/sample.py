@@ -158,7 +158,7 @@ def run() -> int:
             write_png(args.frames / f"frame-{i + 1:04d}.png", frame)
     if args.wav:
         mel = pipe.decode_mel(audio)
-        write_wav(args.wav, pipe.decode_pcm(mel, args.seed), pipe.sample_rate())
+        write_wav(args.wav, pipe.decode_pcm(mel), pipe.sample_rate())
     return 0
 
 

@@ -7,6 +7,7 @@ Layouts as the engine's: video latent (F, C, h, w), audio latent (C, T, F_mel); 
 element index of a noise tensor is its flat C-order index plus the stream's offset.
 """
 import math
+import random
 from dataclasses import dataclass
 
 import numpy as np
@@ -322,11 +323,10 @@ class Pipeline:
         return AUDIOLDM_MEL["hop"]
 
     @torch.no_grad()
-    def decode_pcm(self, mel: torch.Tensor, seed: int = 0) -> np.ndarray:
+    def decode_pcm(self, mel: torch.Tensor) -> np.ndarray:
         """PCM (frames · hop samples) from the log-mel: the vocoder when it takes this many
-        bins, else Griffin-Lim (the engine's choice).  The vocoder path matches the engine; the
-        Griffin-Lim path is the same algorithm but not the same initial phases (the engine draws
-        them from GLib's GRand), so it is only a listenable stand-in."""
+        bins, else Griffin-Lim with the engine's settings (32 iterations, momentum 0.99, GRand
+        seed 1), as jd-generate.c decides."""
         frames, bins = mel.shape
         samples = frames * self.hop_length()
         if self.has_matching_vocoder(bins):
@@ -335,49 +335,87 @@ class Pipeline:
             n = min(samples, wave.shape[0])
             out[:n] = wave[:n].double().numpy()
             return out
-        return griffin_lim(mel.double(), self.sample_rate(), self.hop_length(), samples, seed)
+        return griffin_lim(mel.double(), self.sample_rate(), self.hop_length(), samples)
 
 
-def griffin_lim(log_mel: torch.Tensor, sample_rate: int, hop: int, samples: int, seed: int,
-                iterations: int = 32, momentum: float = 0.99) -> np.ndarray:
-    """Fast Griffin-Lim (librosa's momentum form) from a log-mel (frames, bins), AudioLDM's STFT
-    with the given hop; mel → magnitude by the filters' pseudo-inverse, clamped at 0."""
+def grand_doubles(seed: int, count: int) -> np.ndarray:
+    """GLib's g_rand_double stream of g_rand_new_with_seed(seed): MT19937 seeded by
+    init_genrand (GLib ≥ 2.2), each double from two 32-bit outputs, (a·2⁻³² + b)·2⁻³², redrawn
+    when it rounds to 1.  Python's random module is the same MT19937; only its seeding differs,
+    so the state is set directly."""
+    mt = [seed & 0xFFFFFFFF]
+    for i in range(1, 624):
+        mt.append((1812433253 * (mt[-1] ^ (mt[-1] >> 30)) + i) & 0xFFFFFFFF)
+    rng = random.Random()
+    rng.setstate((3, tuple(mt) + (624,), None))
+    transform = 2.3283064365386962890625e-10
+    out = np.empty(count)
+    for i in range(count):
+        while True:
+            value = rng.getrandbits(32) * transform
+            value = (value + rng.getrandbits(32)) * transform
+            if value < 1.0:
+                break
+        out[i] = value
+    return out
+
+
+def griffin_lim(log_mel: torch.Tensor, sample_rate: int, hop: int, samples: int,
+                iterations: int = 32, momentum: float = 0.99, seed: int = 1) -> np.ndarray:
+    """Griffin-Lim as the engine runs it for a bundle without a matching vocoder
+    (jd-generate.c griffin_lim → jd_griffin_lim_log_mel): magnitude = max(F⁺ exp(log-mel), 0)
+    with F the Slaney filters (n_mels = the mel's bins, fmax = sample_rate/2) and F⁺ their
+    pseudo-inverse; AudioLDM's STFT (n_fft 1024, periodic Hann) at the given hop with a reflect
+    pad of (n_fft − hop)/2; initial phases 2π·g_rand_double from GRand seeded with `seed`; the
+    fast (momentum) update; the signal kept in float32 between iterations as the engine keeps
+    it.  Equal to the engine up to the FFTs' own rounding."""
     n_fft = AUDIOLDM_MEL["n_fft"]
-    frames, bins = log_mel.shape
-    fb = mel_filters(sample_rate, n_fft, bins, 0.0, sample_rate / 2.0)
-    magnitude = torch.clamp(torch.linalg.pinv(fb) @ torch.exp(log_mel).T, min=0)
+    frames, n_mels = log_mel.shape
+    bins = n_fft // 2 + 1
     pad = (n_fft - hop) // 2
-    window = torch.hann_window(n_fft, dtype=torch.float64)
-    length = samples + 2 * pad
+    fb = mel_filters(sample_rate, n_fft, n_mels, 0.0, sample_rate / 2.0).numpy()
+    inverse = fb.T @ np.linalg.inv(fb @ fb.T)
+    magnitude = np.maximum(np.exp(log_mel.double().numpy()) @ inverse.T, 0.0)  # (frames, bins)
+    window = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n_fft) / n_fft)
+    length = n_fft + (frames - 1) * hop
+    weight = np.zeros(length)
+    for f in range(frames):
+        weight[f * hop:f * hop + n_fft] += window * window
 
-    def stft(x):
-        return torch.stft(x, n_fft, hop_length=hop, window=window, center=False,
-                          return_complex=True)[:, :frames]
+    def inverse_stft(re: np.ndarray, im: np.ndarray) -> np.ndarray:
+        out = np.fft.irfft(re + 1j * im, n=n_fft, axis=1) * window
+        total = np.zeros(length)
+        for f in range(frames):
+            total[f * hop:f * hop + n_fft] += out[f]
+        j = np.arange(samples) + pad
+        ok = (j < length)
+        value = np.zeros(samples)
+        jj = j[ok]
+        value[ok] = np.where(weight[jj] > 1e-11, total[jj] / np.where(weight[jj] > 1e-11,
+                                                                      weight[jj], 1.0), 0.0)
+        return value.astype(np.float32)
 
-    gen = torch.Generator().manual_seed(seed)
-    angles = torch.exp(2j * math.pi * torch.rand(magnitude.shape, generator=gen,
-                                                 dtype=torch.float64))
-    previous = torch.zeros_like(angles)
+    def forward_stft(signal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x = signal.astype(np.float64)
+        padded = np.concatenate([x[1:pad + 1][::-1], x, x[-pad - 1:-1][::-1]])
+        idx = np.arange(frames)[:, None] * hop + np.arange(n_fft)[None, :]
+        spec = np.fft.rfft(padded[idx] * window, axis=1)
+        return spec.real.copy(), spec.imag.copy()
+
+    u = grand_doubles(seed, frames * bins).reshape(frames, bins)
+    angle = [2.0 * math.pi * v for v in u.ravel().tolist()]
+    re = np.array([math.cos(a) for a in angle]).reshape(frames, bins)
+    im = np.array([math.sin(a) for a in angle]).reshape(frames, bins)
+    prev_re, prev_im = np.zeros_like(re), np.zeros_like(im)
+    blend = momentum / (1.0 + momentum)
     for _ in range(iterations):
-        coeffs = magnitude * angles
-        signal = _overlap_add(coeffs, window, hop, n_fft, length)
-        rebuilt = stft(signal)
-        angles = rebuilt - (momentum / (1 + momentum)) * previous
-        previous = rebuilt
-        angles = angles / torch.clamp(angles.abs(), min=1e-16)
-    signal = _overlap_add(magnitude * angles, window, hop, n_fft, length)
-    return signal[pad:pad + samples].numpy()
-
-
-def _overlap_add(coeffs: torch.Tensor, window: torch.Tensor, hop: int, n_fft: int,
-                 length: int) -> torch.Tensor:
-    """Inverse STFT by windowed overlap-add, normalised by the summed squared window."""
-    frames = torch.fft.irfft(coeffs.T, n=n_fft) * window
-    out = torch.zeros(length, dtype=torch.float64)
-    norm = torch.zeros(length, dtype=torch.float64)
-    for t in range(frames.shape[0]):
-        start = t * hop
-        end = min(start + n_fft, length)
-        out[start:end] += frames[t, :end - start]
-        norm[start:end] += window[:end - start] ** 2
-    return out / torch.clamp(norm, min=1e-8)
+        signal = inverse_stft(re * magnitude, im * magnitude)
+        rb_re, rb_im = forward_stft(signal)
+        c_re, c_im = rb_re - blend * prev_re, rb_im - blend * prev_im
+        norm = np.hypot(c_re, c_im)
+        keep = norm > 1e-16
+        safe = np.where(keep, norm, 1.0)
+        re = np.where(keep, c_re / safe, 1.0)
+        im = np.where(keep, c_im / safe, 0.0)
+        prev_re, prev_im = rb_re, rb_im
+    return inverse_stft(re * magnitude, im * magnitude).astype(np.float64)

@@ -115,6 +115,15 @@ class GoldenTest(unittest.TestCase):
                 mel_frames = self.golden["none.mel"].shape[0]
                 self.assertEqual(w.getnframes(), mel_frames * 160)
                 self.assertEqual(w.getframerate(), 16000)
+                pcm = np.frombuffer(w.readframes(w.getnframes()), "<i2") / 32767.0
+            # The random model's sound runs past ±1; the WAV clips it, as 16-bit PCM must.
+            golden_pcm = self.golden["none.pcm"].double().clamp(-1.0, 1.0)
+            self.assertLess(rel_err(torch.from_numpy(pcm), golden_pcm), 1e-3)
+
+    def test_grand_stream(self):
+        # g_rand_double of g_rand_new_with_seed (1), printed by a throwaway C program (%.17g).
+        self.assertEqual(sampling.grand_doubles(1, 3).tolist(),
+                         [0.99718480823026556, 0.93255736136816547, 0.128124447772306])
 
 
 if __name__ == "__main__":
