@@ -127,7 +127,8 @@ typedef struct {
   guint8 *frames;       /* n_frames × height × width × 4 bytes, RGBA8, frame after frame */
   gsize   n_samples;
   int     sample_rate;
-  float  *pcm;          /* n_samples mono samples in [-1, 1] */
+  float  *pcm;          /* n_samples mono samples, nominally in [-1, 1]: a vocoder ends in tanh,
+                          * Griffin-Lim is not bounded, so writers clip (app/media does) */
   double  fps;
   double  load_s;       /* opening the engine */
   double  condition_s;  /* encoding the image */
