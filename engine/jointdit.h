@@ -128,7 +128,7 @@ typedef struct {
   gsize   n_samples;
   int     sample_rate;
   float  *pcm;          /* n_samples mono samples, nominally in [-1, 1]: a vocoder ends in tanh,
-                          * Griffin-Lim is not bounded, so writers clip (app/media does) */
+                          * Griffin-Lim is not bounded, so writers clip (app/media's WAV and MP4 writers do) */
   double  fps;
   double  load_s;       /* opening the engine */
   double  condition_s;  /* encoding the image */

@@ -18,6 +18,8 @@
 #include "jd-media-private.h"
 #include "jd-mp4.h"
 
+#include <math.h>
+
 #define DEFAULT_CRF        18
 #define FALLBACK_RATE      48000
 #define MAX_FRAME_SIDE     16384
@@ -255,7 +257,13 @@ fill_audio_fifo (Mp4Writer *w, GError **error)
                                 w->audio->sample_fmt, 0);
       if (ret >= 0)
         {
-          const uint8_t *source = (const uint8_t *) a->samples;
+          /* Sound outside [-1, 1] (Griffin-Lim is not bounded) is clipped, as the WAV writer
+           * does, rather than handed to the encoder to wrap or distort. */
+          gsize n_values = used * (gsize) a->channels;
+          g_autofree float *clipped = g_new (float, MAX (n_values, 1));
+          for (gsize i = 0; i < n_values; i++)
+            clipped[i] = isnan (a->samples[i]) ? 0.0f : CLAMP (a->samples[i], -1.0f, 1.0f);
+          const uint8_t *source = (const uint8_t *) clipped;
           int got = swr_convert (swr, planes, capacity, used > 0 ? &source : NULL, (int) used);
           if (got >= 0)
             ret = av_audio_fifo_write (w->fifo, (void **) planes, got);

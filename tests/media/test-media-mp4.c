@@ -304,6 +304,34 @@ test_h264_aac_exact (void)
 }
 
 static void
+test_loud_audio_is_clipped (void)
+{
+  /* A sine of amplitude 3 (Griffin-Lim can give such sound) comes back clipped to [-1, 1]:
+   * its RMS is that of the clipped sine, not 3/√2. */
+  g_autoptr (GPtrArray) frames = make_frames (8, 32, 32, 4);
+  g_autoptr (JdAudio) audio = make_tone (16000, 1, 10240, 3.0);
+  JdMp4Input input = {
+    .frames = (JdImage *const *) frames->pdata, .n_frames = 8, .fps_num = 25, .fps_den = 2,
+    .audio = audio, .settings = &settings,
+  };
+  g_autofree char *path = g_build_filename (scratch, "loud.mp4", NULL);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (jd_mp4_write (path, &input, &error));
+  g_assert_no_error (error);
+  double mean[3], rms = 0, expected = 0;
+  decode_back (path, mean, &rms);
+  const int steps = 100000;
+  for (int i = 0; i < steps; i++)
+    {
+      double v = CLAMP (3.0 * sin (2 * G_PI * (i + 0.5) / steps), -1.0, 1.0);
+      expected += v * v / steps;
+    }
+  expected = sqrt (expected);
+  g_test_message ("clipped sine: RMS %.4f, expected %.4f", rms, expected);
+  g_assert_cmpfloat (fabs (rms - expected), <=, 0.05);
+}
+
+static void
 test_odd_size_resampled_stereo (void)
 {
   /* 65×33 is padded to 66×34; 20 kHz is not an AAC rate, so it becomes 48 kHz; the sound is
@@ -487,6 +515,7 @@ main (int argc, char **argv)
   scratch = media_test_scratch ();
   g_test_add_func ("/media/mp4/h264-aac-exact", test_h264_aac_exact);
   g_test_add_func ("/media/mp4/odd-size-resampled-stereo", test_odd_size_resampled_stereo);
+  g_test_add_func ("/media/mp4/loud-audio-clipped", test_loud_audio_is_clipped);
   g_test_add_func ("/media/mp4/short-or-no-audio", test_short_or_no_audio);
   g_test_add_func ("/media/mp4/fallback-encoder", test_fallback_encoder);
   g_test_add_func ("/media/mp4/metadata-ignores-locale", test_metadata_ignores_locale);
