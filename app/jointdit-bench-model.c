@@ -277,9 +277,12 @@ jd_cli_bench_model (const char *model, int steps, int n_threads, const char *gui
   g_autofree char *date = g_date_time_format (now, "%Y-%m-%d %H:%M UTC");
   printf ("Machine: %s, %d thread%s, SIMD %s, measured FMA peak %.1f GFLOP/s (F32)\n", cpu,
           threads, threads == 1 ? "" : "s", jd_cpu_simd_name (), peak);
+  /* The engine vocodes only a mel of the vocoder's own bins, else uses Griffin-Lim. */
+  const JdVocoderConfig *vc = engine->vocoder ? jd_vocoder_get_config (engine->vocoder) : NULL;
+  gboolean vocoded = vc != NULL && vc->model_in_dim == info->mel_bins;
   printf ("Model: %s (%s): %d frames %d×%d, %.2f s of audio at %d Hz, %s\n", info->name,
           info->path, info->frames, info->width, info->height, info->audio_seconds,
-          info->sample_rate, info->has_vocoder ? "vocoder" : "Griffin-Lim");
+          info->sample_rate, vocoded ? "vocoder" : "Griffin-Lim");
   printf ("Run: %s, %d steps, guidance %s ω %g (%d denoiser call%s per step), seed 1\n\n",
           date, steps, guidance_name, omega, calls_per_step, calls_per_step == 1 ? "" : "s");
   printf ("%-19s %10s %9s %8s %8s %8s %9s %8s %8s %8s\n", "", "GFLOP", "ms/step", "GFLOP/s",
