@@ -27,7 +27,6 @@ import time
 
 try:
     import torch
-    import torch.nn.functional as F
 except ImportError as exc:  # the caller reports the reference as skipped
     torch = None
     TORCH_ERROR = str(exc)
