@@ -17,7 +17,10 @@
 #include "jd-ops.h"
 #include "jointdit-cli.h"
 
-#define USAGE "Usage: jointdit bench ops [--threads N] [--seconds S]"
+#define USAGE                                                                           \
+  "Usage: jointdit bench ops [--threads N] [--seconds S]\n"                             \
+  "       jointdit bench model [--model PATH] [--steps N] [--threads N] [--guidance M]\n" \
+  "                            [--omega W] [--reference] [--seconds S]"
 
 typedef struct _BenchRow BenchRow;
 
@@ -510,23 +513,47 @@ run_ops (int n_threads, double seconds)
 int
 jd_cli_bench (int argc, char **argv)
 {
-  int n_threads = 0;
-  double seconds = 1.0;
+  int n_threads = 0, steps = 25;
+  double seconds = 1.0, omega = 2.0;
+  gboolean reference = FALSE;
+  g_autofree char *model = NULL, *guidance = NULL;
   const GOptionEntry entries[] = {
     { "threads", 0, 0, G_OPTION_ARG_INT, &n_threads, "Worker threads (default: one per core)",
       "N" },
-    { "seconds", 0, 0, G_OPTION_ARG_DOUBLE, &seconds, "Time spent per row (default: 1)", "S" },
+    { "seconds", 0, 0, G_OPTION_ARG_DOUBLE, &seconds,
+      "ops: time spent per row; model: time measuring the FMA peak (default: 1)", "S" },
+    { "model", 0, 0, G_OPTION_ARG_FILENAME, &model,
+      "model: the bundle (default: the installed model)", "PATH" },
+    { "steps", 0, 0, G_OPTION_ARG_INT, &steps, "model: sampling steps (default: 25)", "N" },
+    { "guidance", 0, 0, G_OPTION_ARG_STRING, &guidance,
+      "model: none, cfg, joint or joint-star (default)", "M" },
+    { "omega", 0, 0, G_OPTION_ARG_DOUBLE, &omega, "model: guidance scale ω (default: 2)", "W" },
+    { "reference", 0, 0, G_OPTION_ARG_NONE, &reference,
+      "model: also time the PyTorch reference in the same run", NULL },
     { NULL },
   };
-  g_autoptr (GOptionContext) context = g_option_context_new ("ops");
+  g_autoptr (GOptionContext) context = g_option_context_new ("ops|model");
   g_option_context_set_summary (context, "Measure the engine's speed against the machine's "
                                          "limits.\n\nModes:\n  ops    GEMM, convolutions and "
                                          "attention at the models' sizes, next to raw oneDNN "
-                                         "and the FMA peak");
+                                         "and the FMA peak\n  model  a whole generation: FLOPs per denoiser call, ms "
+                                         "per step, GFLOP/s, peak memory, end-to-end time, "
+                                         "optionally next to the PyTorch reference");
   g_option_context_add_main_entries (context, entries, NULL);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return jd_cli_fail (JD_EXIT_USAGE, "%s\n" USAGE, error->message);
+  if (argc == 2 && strcmp (argv[1], "model") == 0)
+    {
+      if (n_threads < 0 || steps < 1 || steps > 10000 || !(seconds > 0.0 && seconds <= 600.0)
+          || !(omega >= 0.0 && omega <= 100.0))
+        return jd_cli_fail (JD_EXIT_USAGE,
+                            "--threads must be 0 (one per core) or more, --steps 1 to 10000, "
+                            "--omega 0 to 100 and --seconds between 0 and 600\n" USAGE);
+      return jd_cli_bench_model (model, steps, n_threads,
+                                 guidance != NULL ? guidance : "joint-star", omega, reference,
+                                 seconds);
+    }
   if (argc != 2 || strcmp (argv[1], "ops") != 0)
     return jd_cli_fail (JD_EXIT_USAGE, "%s\n" USAGE,
                         argc < 2 ? "bench needs a mode" : "unknown mode or extra arguments");

@@ -18,6 +18,10 @@ int jd_cli_bench (int argc, char **argv);
 int jd_cli_denoise (int argc, char **argv);
 int jd_cli_generate (int argc, char **argv);
 
+/* `jointdit bench model` (jointdit-bench-model.c); model NULL: the default bundle. */
+int jd_cli_bench_model (const char *model, int steps, int n_threads, const char *guidance,
+                        double omega, gboolean reference, double seconds);
+
 /* Prints "jointdit: MESSAGE" on stderr and returns status. */
 int jd_cli_fail  (int status, const char *format, ...) G_GNUC_PRINTF (2, 3);
 

@@ -65,7 +65,72 @@ jd_backend_run (JdBackend  *backend,
                    backend->klass->name, jd_op_kind_name (op->kind));
       return FALSE;
     }
-  return backend->klass->run (backend, op, error);
+  if (!backend->klass->run (backend, op, error))
+    return FALSE;
+  backend->stats.calls[op->kind]++;
+  backend->stats.flops[op->kind] += jd_op_flops (op);
+  return TRUE;
+}
+
+static double
+numel_of (const JdTensor *tensor)
+{
+  return (double) jd_tensor_numel (tensor);
+}
+
+double
+jd_op_flops (const JdOp *op)
+{
+  const JdTensor *x = op->src[0], *w = op->src[1], *dst = op->dst;
+  switch (op->kind)
+    {
+    case JD_OP_LINEAR:
+      /* dst (..., N): each output element is a K-long dot product. */
+      return 2.0 * numel_of (dst) * (double) w->shape[1];
+    case JD_OP_CONV2D:
+      return 2.0 * numel_of (dst) * (double) (w->shape[1] * w->shape[2] * w->shape[3]);
+    case JD_OP_CONV_TEMPORAL:
+      return 2.0 * numel_of (dst) * (double) (w->shape[1] * w->shape[2]);
+    case JD_OP_CONV1D:
+      return 2.0 * numel_of (dst) * (double) (w->shape[1] * w->shape[2]);
+    case JD_OP_CONV_TRANSPOSE1D:
+      /* Every input element scatters into Cout · k outputs. */
+      return 2.0 * numel_of (x) * (double) (w->shape[1] * w->shape[2]);
+    case JD_OP_ATTENTION:
+      {
+        const JdAttentionParams *p = &op->params.attention;
+        const JdTensor *k = op->src[1], *v = op->src[2];
+        double batch = (double) x->shape[0];
+        double d_qk = (double) (x->shape[2] / p->heads), d_v = (double) (v->shape[2] / p->heads);
+        double pairs = 0.0;
+        if (p->n_segments == 0)
+          pairs = (double) x->shape[1] * (double) k->shape[1];
+        for (int s = 0; s < p->n_segments; s++)
+          pairs += (double) p->q_segments[s] * (double) p->k_segments[s];
+        return 2.0 * batch * p->heads * pairs * (d_qk + d_v);
+      }
+    default:
+      return 0.0;
+    }
+}
+
+void
+jd_backend_get_stats (JdBackend      *backend,
+                      JdBackendStats *stats,
+                      double         *total_flops)
+{
+  *stats = backend->stats;
+  if (total_flops == NULL)
+    return;
+  *total_flops = 0.0;
+  for (int kind = 0; kind < JD_OP_COUNT; kind++)
+    *total_flops += stats->flops[kind];
+}
+
+void
+jd_backend_reset_stats (JdBackend *backend)
+{
+  memset (&backend->stats, 0, sizeof backend->stats);
 }
 
 gboolean

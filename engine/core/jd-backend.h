@@ -30,8 +30,16 @@ typedef struct {
   void     (*destroy)     (JdBackend *self);
 } JdBackendClass;
 
+/* What a backend has run since it was made or last reset: op calls and FLOPs per op kind, as
+ * jd_op_flops counts them. Kept by jd_backend_run (ops are issued from one thread). */
+typedef struct {
+  guint64 calls[JD_OP_COUNT];
+  double  flops[JD_OP_COUNT];
+} JdBackendStats;
+
 struct _JdBackend {
   const JdBackendClass *klass;
+  JdBackendStats        stats;  /* zeroed by the backend's constructor (g_new0) */
 };
 
 const char *jd_backend_name        (JdBackend     *backend);
@@ -59,6 +67,18 @@ gboolean    jd_backend_run         (JdBackend     *backend,
 gboolean    jd_backend_synchronize (JdBackend     *backend,
                                     GError       **error);
 void        jd_backend_destroy     (JdBackend     *backend);
+
+/* The floating-point operations op performs, a multiply-add counting two: linear 2·M·N·K,
+ * convolutions 2·(output elements)·Cin·(kernel size) (transposed: 2·(input elements)·Cout·k),
+ * attention 2·B·H·Σ_segments(Lq·Lk)·(Dqk + Dv) (QKᵀ and PV; the softmax is not counted). Norms,
+ * elementwise, layout, RoPE, embedding and noise ops count 0: memory-bound work whose cost is
+ * not in multiply-adds (their calls are still counted in the stats). */
+double      jd_op_flops            (const JdOp    *op);
+/* Copies the backend's counters into stats; *total_flops (may be NULL) gets their sum. */
+void        jd_backend_get_stats   (JdBackend      *backend,
+                                    JdBackendStats *stats,
+                                    double         *total_flops);
+void        jd_backend_reset_stats (JdBackend     *backend);
 
 /* Copies a host F32 array into tensor (on its backend) and back. */
 gboolean    jd_tensor_upload_f32   (JdTensor      *tensor,
