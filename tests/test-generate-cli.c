@@ -306,6 +306,32 @@ test_default_model (void)
   remove_tree (folder);
 }
 
+/* Every picture format the media library reads (tests/media/fixtures: CMYK and progressive
+ * JPEG, grey, grey+alpha, 16-bit and interlaced PNG, an animated GIF's first frame) goes through
+ * the whole pipeline to a WAV and a folder of frames. */
+static void
+test_picture_formats (void)
+{
+  const char *const names[] = { "cmyk.jpg", "progressive.jpg", "grey.png", "grey-alpha.png",
+                                "grey16.png", "rgba16.png", "interlaced.png", "two-frames.gif" };
+  g_autofree char *folder = make_folder ();
+  for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree char *picture = picture_path (names[i]);
+      g_autofree char *wav = g_strdup_printf ("%zu.wav", i);
+      g_autofree char *frames = g_strdup_printf ("%zu-frames", i);
+      Run run;
+      generate_in (&run, folder, picture, "-o", wav, "--frames", frames, NULL);
+      if (run.status != 0)
+        g_error ("%s: exit %d: %s", names[i], run.status, run.err);
+      run_clear (&run);
+      g_autofree char *frames_path = g_build_filename (folder, frames, NULL);
+      g_assert_cmpuint (count_entries (frames_path), ==, 5);
+    }
+  g_assert_cmpuint (count_entries (folder), ==, 2 * G_N_ELEMENTS (names));
+  remove_tree (folder);
+}
+
 static void
 test_bad_pictures (void)
 {
@@ -432,6 +458,7 @@ main (int argc, char **argv)
   g_test_add_func ("/generate-cli/all-outputs", test_all_outputs);
   g_test_add_func ("/generate-cli/output-kinds", test_output_kinds);
   g_test_add_func ("/generate-cli/default-model", test_default_model);
+  g_test_add_func ("/generate-cli/picture-formats", test_picture_formats);
   g_test_add_func ("/generate-cli/bad-pictures", test_bad_pictures);
   g_test_add_func ("/generate-cli/interrupt", test_interrupt);
   g_test_add_func ("/generate-cli/usage-errors", test_usage_errors);
