@@ -156,7 +156,7 @@ decode_video (JdEngine *engine, const JdTensor *x0, JdResult *result, GError **e
   JdBackend *be = engine->backend;
   double scale = jd_vae_get_config (engine->video_vae)->scaling_factor;
   g_autoptr (JdTensor) z = jd_tensor_new (be, JD_DTYPE_F32, x0->ndim, x0->shape, error);
-  if (z == NULL || !jd_axpby (be, (float) (1.0 / scale), x0, 0.0f, x0, z, error))
+  if (z == NULL || !jd_unary (be, JD_UNARY_AFFINE, (float) (1.0 / scale), 0.0f, x0, z, error))
     return FALSE;
   int n_frames = (int) x0->shape[0];
   g_autoptr (JdTensor) pixels = jd_vae_decode (engine->video_vae, z, n_frames, error);
@@ -210,7 +210,7 @@ decode_audio (JdEngine *engine, const JdTensor *x0, JdResult *result, GError **e
   int64_t shape4[4] = { 1, x0->shape[0], x0->shape[1], x0->shape[2] };
   g_autoptr (JdTensor) z = jd_tensor_new (be, JD_DTYPE_F32, 4, shape4, error);
   g_autoptr (JdTensor) x0_4 = reshaped (x0, 4, shape4);
-  if (z == NULL || !jd_axpby (be, (float) (1.0 / scale), x0_4, 0.0f, x0_4, z, error))
+  if (z == NULL || !jd_unary (be, JD_UNARY_AFFINE, (float) (1.0 / scale), 0.0f, x0_4, z, error))
     return FALSE;
   g_autoptr (JdTensor) mel = jd_vae_decode (engine->audio_vae, z, 1, error);
   if (mel == NULL)
