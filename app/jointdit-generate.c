@@ -356,24 +356,6 @@ on_interrupt (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-/* fps as a fraction with a small denominator (12.5 → 25/2, 29.97… → 30000/1001). */
-static void
-fps_fraction (double fps, int *num, int *den)
-{
-  for (int d = 1; d <= 1001; d++)
-    {
-      double n = fps * d;
-      if (fabs (n - round (n)) < 1e-6 * d)
-        {
-          *num = (int) round (n);
-          *den = d;
-          return;
-        }
-    }
-  *num = (int) round (fps * 1000);
-  *den = 1000;
-}
-
 static gboolean
 write_outputs (Generate *g, GError **error)
 {
@@ -405,7 +387,7 @@ write_outputs (Generate *g, GError **error)
       };
       JdMp4Input input = { .frames = (JdImage *const *) frames, .n_frames = r->n_frames,
                            .audio = &audio, .settings = &settings };
-      fps_fraction (r->fps, &input.fps_num, &input.fps_den);
+      jd_mp4_fps_fraction (r->fps, &input.fps_num, &input.fps_den);
       if (!jd_mp4_write (g->mp4_path, &input, error))
         return FALSE;
     }

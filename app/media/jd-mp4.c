@@ -52,6 +52,23 @@ video_encoder_name (const AVCodec **codec)
   return x264 != NULL ? "libx264" : "mpeg4";
 }
 
+void
+jd_mp4_fps_fraction (double fps, int *fps_num, int *fps_den)
+{
+  for (int d = 1; d <= 1001; d++)
+    {
+      double n = fps * d;
+      if (fabs (n - round (n)) < 1e-6 * d)
+        {
+          *fps_num = (int) round (n);
+          *fps_den = d;
+          return;
+        }
+    }
+  *fps_num = (int) round (fps * 1000);
+  *fps_den = 1000;
+}
+
 const char *
 jd_mp4_video_encoder_name (void)
 {

@@ -51,6 +51,10 @@ typedef struct
   gboolean        use_fallback_encoder; /* MPEG-4 Part 2 even where libx264 exists (tests) */
 } JdMp4Input;
 
+/* A frame rate as a fraction with a small denominator, for JdMp4Input (12.5 → 25/2,
+ * 29.97002997… → 30000/1001); rates that no denominator up to 1001 fits become n/1000. */
+void jd_mp4_fps_fraction (double fps, int *fps_num, int *fps_den);
+
 /* The name of the video encoder jd_mp4_write will use: "libx264" or the fallback "mpeg4". */
 const char *jd_mp4_video_encoder_name (void);
 
