@@ -146,6 +146,10 @@ advice_for (const char *path, gsize bytes_needed, const GError *failure)
     return g_strdup ("The file is larger than this place accepts: choose another place.");
   if (message_mentions_errno (failure->message, EROFS))
     return g_strdup ("This place is read-only: choose another place.");
+  /* Some writers (libpng) lose errno: say what usually causes a failed write. */
+  if (failure->code == JD_MEDIA_ERROR_IO)
+    return g_strdup ("Check that the place has free space and accepts files this large, "
+                     "or choose another place.");
   return NULL;
 }
 
