@@ -161,6 +161,9 @@ add_advice (GError **error, const char *path, gsize bytes_needed)
   if (error == NULL || *error == NULL || (*error)->domain != JD_MEDIA_ERROR
       || ((*error)->code != JD_MEDIA_ERROR_IO && (*error)->code != JD_MEDIA_ERROR_ENCODER))
     return;
+  /* Some messages already say what to do ("choose a new or empty folder"). */
+  if (strstr ((*error)->message, "choose") != NULL)
+    return;
   g_autofree char *advice = advice_for (path, bytes_needed, *error);
   if (advice == NULL)
     return;
