@@ -256,8 +256,11 @@ check_default_device (int sample_rate)
       g_assert_nonnull (reason);
       g_assert_nonnull (strstr (reason, "silently"));
       g_assert_cmpint (jds_audio_output_get_device_rate (output), ==, 0);
-      g_assert_cmpint (position, >=, 200000);
       g_assert_cmpint (position, <=, t1 - t0);
+      /* Silent from the start, the clock ran the whole time (a device that stopped later
+       * hands over the position it had reached, less its latency). */
+      if (!audible)
+        g_assert_cmpint (position, >=, 200000);
     }
   g_assert_cmpint (position, >=, 0);
   jds_audio_output_pause (output);
