@@ -179,9 +179,14 @@ jd_convert_layout_svd_vae (JsonObject *config, const char *name, GError **error)
 
   const int64_t top = ch[n - 1];
   jd_convert_add_conv2d (l, "decoder.conv_in", top, latent, 3);
-  jd_convert_add_st_resnet (l, "decoder.mid_block.resnets.0", top, top, 0);
+  /* MidBlockTemporalDecoder: layers_per_block resnets and one attention (which its forward
+   * uses only between resnets, yet it is always built and saved). */
+  for (int64_t j = 0; j < layers; j++)
+    {
+      P ("decoder.mid_block.resnets.%" G_GINT64_FORMAT, j);
+      jd_convert_add_st_resnet (l, p, top, top, 0);
+    }
   jd_convert_add_attention (l, "decoder.mid_block.attentions.0", top, top, TRUE, TRUE);
-  jd_convert_add_st_resnet (l, "decoder.mid_block.resnets.1", top, top, 0);
   int64_t prev = top;
   for (int i = 0; i < n; i++)
     {
