@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "jd-bundle.h"
+#include "jd-convert-config.h"
 #include "jd-convert-layout.h"
 #include "test-util.h"
 
@@ -278,6 +279,68 @@ test_vocoder_and_clip (void)
   g_assert_null (jd_convert_layout_lookup (clip, "visual_projection.bias"));
 }
 
+/* The config a conversion of the published models gets: the target shapes of FACTS.md (25
+ * frames of 576×1024 → latent 4×72×128; 4.16 s of audio → latent 8×104×16), AudioLDM2's
+ * attention_head_dim read as 8 heads per level, its text positions marked. */
+static void
+test_published_bundle_config (void)
+{
+  g_autoptr (JsonParser) pu = json_parser_new (), pv = json_parser_new (),
+                         pa = json_parser_new (), pav = json_parser_new (),
+                         pc = json_parser_new (), pvoc = json_parser_new ();
+  JdConvertConfigInput in = { 0 };
+  in.video_unet = load_config (pu, "svd-xt.unet.config.json");
+  in.video_vae = load_config (pv, "svd-xt.vae.config.json");
+  in.audio_unet = load_config (pa, "audioldm2.unet.config.json");
+  in.audio_vae = load_config (pav, "audioldm2.vae.config.json");
+  in.image_encoder = load_config (pc, "clip-vit-h-14.config.json");
+  in.vocoder = load_config (pvoc, "audioldm2.vocoder.config.json");
+  g_autoptr (GError) error = NULL;
+  in.n_audio_blocks = 4;
+  g_assert_true (jd_convert_audioldm2_heads (in.audio_unet, "unet", 4, in.audio_heads, &error));
+  g_assert_true (jd_convert_audioldm2_contexts (in.audio_unet, "unet", 4, in.audio_contexts,
+                                                in.audio_positions, &error));
+  in.image_embed_dim = 1024;
+  in.d_qk = 512;
+  in.d_v = 512;
+  in.heads = 8;
+  in.n_joint_blocks = 4;
+  const char *split[] = { "down_blocks.1", "down_blocks.2", "down_blocks.3", "mid_block" };
+  for (int k = 0; k < 4; k++)
+    in.split_video[k] = in.split_audio[k] = split[k];
+  g_autofree char *text = jd_convert_config_build (&in, &error);
+  g_assert_no_error (error);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_assert_true (json_parser_load_from_data (parser, text, -1, &error));
+  JsonObject *c = json_node_get_object (json_parser_get_root (parser));
+  JsonObject *shapes = json_object_get_object_member (c, "shapes");
+  g_assert_cmpint (json_object_get_int_member (shapes, "frames"), ==, 25);
+  const int64_t video[3] = { 4, 72, 128 }, audio[3] = { 8, 104, 16 };
+  for (int i = 0; i < 3; i++)
+    {
+      g_assert_cmpint (json_array_get_int_element (
+                         json_object_get_array_member (shapes, "video_latent"), (guint) i), ==,
+                       video[i]);
+      g_assert_cmpint (json_array_get_int_element (
+                         json_object_get_array_member (shapes, "audio_latent"), (guint) i), ==,
+                       audio[i]);
+    }
+  JsonObject *joint = json_object_get_object_member (c, "joint");
+  g_assert_cmpfloat (json_object_get_double_member (joint, "audio_latent_seconds"), ==, 0.04);
+  JsonObject *unet = json_object_get_object_member (c, "audio_unet");
+  JsonArray *heads = json_object_get_array_member (unet, "num_attention_heads");
+  for (guint i = 0; i < 4; i++)
+    g_assert_cmpint (json_array_get_int_element (heads, i), ==, 8);
+  g_assert_false (json_object_has_member (unet, "attention_head_dim"));
+  JsonArray *dims = json_array_get_array_element (
+    json_object_get_array_member (unet, "cross_attention_dim"), 3);
+  g_assert_true (json_array_get_null_element (dims, 0));
+  g_assert_cmpint (json_array_get_int_element (dims, 2), ==, 1024);
+  g_assert_cmpint (json_object_get_int_member (unet, "image_embed_dim"), ==, 1024);
+  g_assert_true (json_object_get_boolean_member (json_object_get_object_member (c, "video_vae"),
+                                                 "force_upcast"));
+}
+
 static void
 test_bad_config (void)
 {
@@ -316,6 +379,7 @@ main (int argc, char **argv)
   g_test_add_func ("/convert-names/audioldm2-unet", test_audioldm2_unet);
   g_test_add_func ("/convert-names/audioldm2-vae", test_audioldm2_vae);
   g_test_add_func ("/convert-names/vocoder-and-clip", test_vocoder_and_clip);
+  g_test_add_func ("/convert-names/published-bundle-config", test_published_bundle_config);
   g_test_add_func ("/convert-names/bad-config", test_bad_config);
   return g_test_run ();
 }

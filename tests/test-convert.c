@@ -505,6 +505,12 @@ test_joint_checkpoint (void)
         g_assert_true (jd_safetensors_writer_add (w, e->name, JD_DTYPE_F32, e->ndim, e->shape, v,
                                                   &error));
       }
+    /* Written by training as a bundle: its config says the heads and the split. */
+    jd_safetensors_writer_set_metadata (w, "jointdit.config",
+                                        "{\"format\": \"jointdit-bundle\", \"version\": 1, "
+                                        "\"joint\": {\"heads\": 4, \"split\": {\"video\": "
+                                        "[\"down_blocks.1\", \"mid_block\"], \"audio\": "
+                                        "[\"down_blocks.1\", \"mid_block\"]}}}");
     g_assert_true (jd_safetensors_writer_write (w, ckpt, &error));
   }
   g_autofree char *svd = fixture ("svd", NULL), *audio = fixture ("audioldm2", NULL);
@@ -518,6 +524,12 @@ test_joint_checkpoint (void)
   const JdSafetensorsEntry *m = jd_safetensors_lookup (bundle, "joint.blocks.1.audio_modulation.bias");
   g_assert_nonnull (m);
   g_assert_cmpfloat (((const float *) m->data)[0], ==, 0.5f);
+  {
+    g_autoptr (JdBundle) opened = jd_bundle_open (out, &error);
+    g_assert_no_error (error);
+    JsonObject *joint = json_object_get_object_member (jd_bundle_get_config (opened), "joint");
+    g_assert_cmpint (json_object_get_int_member (joint, "heads"), ==, 4);
+  }
 
   /* A misshapen joint tensor is refused, naming it. */
   edit_file (ckpt, EDIT_RESHAPE, "joint.blocks.0.video_ff.net.2.bias", NULL);

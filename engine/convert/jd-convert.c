@@ -361,7 +361,7 @@ stage_channels (const char *stage, const int64_t *ch, int n)
 /* d_qk, d_v, heads and split from a --joint checkpoint's own bundle config when it has one,
  * else d_qk/d_v from its block-0 shapes with the defaults for the rest. */
 static gboolean
-read_joint_settings (JdConvertSource *src, JdConvertConfigInput *in, GStrv *owned,
+read_joint_settings (JdConvertSource *src, JdConvertConfigInput *in, char **owned[2],
                      GError **error)
 {
   const JdSafetensorsEntry *q = jd_convert_source_lookup (src, "joint.blocks.0.attn.video_to_q.weight", NULL);
@@ -414,8 +414,31 @@ read_joint_settings (JdConvertSource *src, JdConvertConfigInput *in, GStrv *owne
           g_prefix_error (error, "%s: ", jd_convert_source_get_path (src));
           return FALSE;
         }
+      if (jd_config_has (j, "split"))
+        {
+          JsonObject *split = jd_config_object (j, "joint", "split", error);
+          g_auto (GStrv) video = split ? jd_config_string_array (split, "joint.split", "video",
+                                                                 error) : NULL;
+          g_auto (GStrv) audio = video ? jd_config_string_array (split, "joint.split", "audio",
+                                                                 error) : NULL;
+          if (audio == NULL)
+            {
+              g_prefix_error (error, "%s: ", jd_convert_source_get_path (src));
+              return FALSE;
+            }
+          if ((int) g_strv_length (video) != in->n_joint_blocks
+              || (int) g_strv_length (audio) != in->n_joint_blocks)
+            {
+              g_set_error (error, JD_ERROR, JD_ERROR_MODEL_FILE,
+                           "%s: joint.split names %u and %u stages, but the file holds %d Joint "
+                           "Blocks", jd_convert_source_get_path (src), g_strv_length (video),
+                           g_strv_length (audio), in->n_joint_blocks);
+              return FALSE;
+            }
+          owned[0] = g_strdupv (video);
+          owned[1] = g_strdupv (audio);
+        }
     }
-  (void) owned;
   return TRUE;
 }
 
@@ -440,6 +463,7 @@ jd_convert_run (const JdConvertOptions *o, JdConvertReport *report, GError **err
   g_autofree char *config_text = NULL;
   g_autoptr (JsonNode) provenance = NULL;
   JdConvertConfigInput in = { 0 };
+  char **joint_split[2] = { NULL, NULL };
   for (int i = 0; i < N_PARTS; i++)
     parts[i].generated = g_hash_table_new (g_str_hash, g_str_equal);
 
@@ -557,17 +581,23 @@ jd_convert_run (const JdConvertOptions *o, JdConvertReport *report, GError **err
   if (o->joint != NULL)
     {
       joint->source = jd_convert_source_open_file (o->joint, error);
-      if (joint->source == NULL || !read_joint_settings (joint->source, &in, NULL, error))
+      if (joint->source == NULL || !read_joint_settings (joint->source, &in, joint_split, error))
         goto out;
     }
-  static char split_names[2][JD_CONVERT_MAX_BLOCKS][32];
+  char split_names[2][JD_CONVERT_MAX_BLOCKS][32];
   int64_t jv[JD_CONVERT_MAX_BLOCKS], ja[JD_CONVERT_MAX_BLOCKS];
   const int n_joint = in.n_joint_blocks;
   for (int k = 0; k < n_joint; k++)
     {
-      /* The default split: after down_blocks.1 … down_blocks.(n−1), then the mid block. */
+      /* The checkpoint's split, or the default: after down_blocks.1 … down_blocks.(n−1), then
+       * the mid block. */
       for (int m = 0; m < 2; m++)
         {
+          if (joint_split[m] != NULL)
+            {
+              g_strlcpy (split_names[m][k], joint_split[m][k], sizeof split_names[m][k]);
+              continue;
+            }
           const int n = m == 0 ? nv : na;
           const int stage = n - n_joint + 1 + k;
           if (stage >= n)
@@ -580,6 +610,15 @@ jd_convert_run (const JdConvertOptions *o, JdConvertReport *report, GError **err
       in.split_audio[k] = split_names[1][k];
       jv[k] = stage_channels (in.split_video[k], vch, nv);
       ja[k] = stage_channels (in.split_audio[k], ach, na);
+      if (jv[k] < 0 || ja[k] < 0)
+        {
+          g_autofree char *q = jd_safetensors_quote (jv[k] < 0 ? in.split_video[k]
+                                                     : in.split_audio[k]);
+          g_set_error (error, JD_ERROR, JD_ERROR_MODEL_FILE,
+                       "%s: joint.split names the stage “%s”, which the UNets do not have "
+                       "(conv_in, down_blocks.N or mid_block)", o->joint, q);
+          goto out;
+        }
     }
   joint->layout = jd_convert_layout_joint (n_joint, jv, 4 * vch[0], ja, 4 * ach[0], in.d_qk,
                                            in.d_v);
@@ -655,5 +694,7 @@ jd_convert_run (const JdConvertOptions *o, JdConvertReport *report, GError **err
 out:
   for (int i = 0; i < N_PARTS; i++)
     part_clear (&parts[i]);
+  g_strfreev (joint_split[0]);
+  g_strfreev (joint_split[1]);
   return ok;
 }
