@@ -33,8 +33,10 @@ on_progress (guint64 done, guint64 total, const char *name, gpointer user_data)
   /* The tensor name, cut to keep the line within 100 columns. */
   char shown[41];
   g_strlcpy (shown, name, sizeof shown);
-  fprintf (stderr, "\r[%s] %5.1f%%  %.2f / %.2f GB  %-40s", bar, permille / 10.0,
-           (double) done / 1e9, (double) total / 1e9, shown);
+  const gboolean giga = total >= 1000000000u;
+  const double unit = giga ? 1e9 : 1e6;
+  fprintf (stderr, "\r[%s] %5.1f%%  %.2f / %.2f %s  %-40s", bar, permille / 10.0,
+           (double) done / unit, (double) total / unit, giga ? "GB" : "MB", shown);
   if (done >= total)
     fputc ('\n', stderr);
   fflush (stderr);
@@ -94,6 +96,8 @@ jd_cli_convert (int argc, char **argv)
   options.progress = on_progress;
   options.user_data = &progress;
 
+  if (progress.tty)
+    fprintf (stderr, "Checking the sources and computing their SHA-256…\n");
   JdConvertReport report = { 0 };
   gboolean ok = jd_convert_run (&options, &report, &error);
   if (!ok)
