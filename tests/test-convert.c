@@ -628,6 +628,55 @@ test_pickles (void)
   run_clear (&run);
 }
 
+/* Shard indexes: a path outside the folder, a tensor in two shards. */
+static void
+test_shard_index (void)
+{
+  g_autofree char *root = tmp_path ("shards");
+  g_autofree char *svd = g_build_filename (root, "svd", NULL);
+  g_autofree char *src_svd = fixture ("svd", NULL), *audio = fixture ("audioldm2", NULL);
+  copy_tree (src_svd, svd);
+  g_autofree char *single = g_build_filename (svd, "unet", "diffusion_pytorch_model.safetensors",
+                                              NULL);
+  g_autofree char *shard = g_build_filename (svd, "unet", "part-2.safetensors", NULL);
+  g_autofree char *index = g_build_filename (svd, "unet",
+                                             "diffusion_pytorch_model.safetensors.index.json",
+                                             NULL);
+  g_autofree char *moved = g_build_filename (svd, "unet", "part-1.safetensors", NULL);
+  g_assert_cmpint (g_rename (single, moved), ==, 0);
+  g_autofree char *out = tmp_path ("shards.safetensors");
+
+  g_assert_true (g_file_set_contents (index, "{\"weight_map\": {\"conv_in.weight\": "
+                                      "\"../../vae/diffusion_pytorch_model.safetensors\"}}", -1,
+                                      NULL));
+  Run run = convert (svd, audio, out, NULL, NULL);
+  g_assert_cmpint (run.status, ==, 1);
+  g_assert_nonnull (strstr (run.err, "conv_in.weight"));
+  g_assert_nonnull (strstr (run.err, "must be a file name in the same folder"));
+  assert_no_output (out);
+  run_clear (&run);
+
+  /* part-2 repeats conv_in.weight. */
+  g_autoptr (GError) error = NULL;
+  {
+    g_autoptr (JdSafetensors) file = jd_safetensors_open (moved, &error);
+    g_assert_no_error (error);
+    const JdSafetensorsEntry *e = jd_safetensors_lookup (file, "conv_in.weight");
+    g_autoptr (JdSafetensorsWriter) w = jd_safetensors_writer_new ();
+    g_assert_true (jd_safetensors_writer_add (w, e->name, e->dtype, e->ndim, e->shape, e->data,
+                                              &error));
+    g_assert_true (jd_safetensors_writer_write (w, shard, &error));
+  }
+  g_assert_true (g_file_set_contents (index, "{\"weight_map\": {\"conv_in.weight\": "
+                                      "\"part-1.safetensors\", \"conv_out.bias\": "
+                                      "\"part-2.safetensors\"}}", -1, NULL));
+  run = convert (svd, audio, out, NULL, NULL);
+  g_assert_cmpint (run.status, ==, 1);
+  g_assert_nonnull (strstr (run.err, "part-2.safetensors: tensor “conv_in.weight” is also in"));
+  assert_no_output (out);
+  run_clear (&run);
+}
+
 static void
 test_unknown_dtype (void)
 {
@@ -703,6 +752,7 @@ main (int argc, char **argv)
     }
   g_test_add_func ("/convert/hostile/pickles", test_pickles);
   g_test_add_func ("/convert/hostile/unknown-dtype", test_unknown_dtype);
+  g_test_add_func ("/convert/hostile/shard-index", test_shard_index);
   g_test_add_func ("/convert/usage", test_usage);
   int status = g_test_run ();
   /* Remove the temporary tree. */
