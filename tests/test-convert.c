@@ -176,6 +176,16 @@ edit_file (const char *path, EditKind kind, const char *name, const char *new_na
   g_assert_no_error (error);
 }
 
+static void
+assert_no_output (const char *out)
+{
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+  g_autoptr (GDir) dir = g_dir_open (tmp_root, 0, NULL);
+  const char *name;
+  while ((name = g_dir_read_name (dir)) != NULL)
+    g_assert_null (strstr (name, ".partial-"));
+}
+
 static double
 max_abs_difference (JdSafetensors *a, JdSafetensors *b, const char *name)
 {
@@ -483,6 +493,50 @@ test_shards_and_parametrizations (void)
     }
 }
 
+/* --clip: the image encoder from its own folder (here a full CLIPConfig, its vision part under
+ * "vision_config"), SVD's folder without image_encoder/; without --clip that is refused. */
+static void
+test_separate_clip (void)
+{
+  g_autofree char *root = tmp_path ("clip");
+  g_autofree char *svd = g_build_filename (root, "svd", NULL);
+  g_autofree char *clip = g_build_filename (root, "clip-vit-h", NULL);
+  g_autofree char *src_svd = fixture ("svd", NULL), *audio = fixture ("audioldm2", NULL);
+  g_autofree char *src_clip = fixture ("svd", "image_encoder", NULL);
+  copy_tree (src_svd, svd);
+  copy_tree (src_clip, clip);
+  g_autofree char *gone = g_build_filename (svd, "image_encoder", NULL);
+  g_autofree char *command = g_strdup_printf ("rm -rf '%s'", gone);
+  g_assert_cmpint (system (command), ==, 0);
+  /* Wrap the vision config as CLIPConfig does. */
+  g_autofree char *config_path = g_build_filename (clip, "config.json", NULL);
+  g_autofree char *vision = NULL;
+  g_assert_true (g_file_get_contents (config_path, &vision, NULL, NULL));
+  g_autofree char *wrapped = g_strdup_printf ("{\"model_type\": \"clip\", \"vision_config\": %s}",
+                                              vision);
+  g_assert_true (g_file_set_contents (config_path, wrapped, -1, NULL));
+
+  g_autofree char *out = tmp_path ("clip.safetensors");
+  Run run = convert (svd, audio, out, NULL, NULL);
+  g_assert_cmpint (run.status, ==, 1);
+  g_assert_nonnull (strstr (run.err, "no image_encoder/ folder"));
+  g_assert_nonnull (strstr (run.err, "--clip"));
+  assert_no_output (out);
+  run_clear (&run);
+
+  run = convert (svd, audio, out, "--clip", clip);
+  if (run.status != 0)
+    g_error ("convert --clip failed: %s", run.err);
+  run_clear (&run);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JdSafetensors) a = jd_safetensors_open (out, &error);
+  g_assert_no_error (error);
+  g_autoptr (JdSafetensors) b = jd_safetensors_open (reference_bundle (), &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (jd_safetensors_get_n_tensors (a), ==, jd_safetensors_get_n_tensors (b));
+  g_assert_cmpfloat (max_abs_difference (a, b, "image_encoder.visual_projection.weight"), ==, 0);
+}
+
 static void
 test_joint_checkpoint (void)
 {
@@ -551,16 +605,6 @@ typedef struct {
   const char *tensor;
   const char *expect[3];      /* substrings of the message */
 } Hostile;
-
-static void
-assert_no_output (const char *out)
-{
-  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
-  g_autoptr (GDir) dir = g_dir_open (tmp_root, 0, NULL);
-  const char *name;
-  while ((name = g_dir_read_name (dir)) != NULL)
-    g_assert_null (strstr (name, ".partial-"));
-}
 
 static void
 test_hostile_edit (gconstpointer data)
@@ -745,6 +789,7 @@ main (int argc, char **argv)
   g_test_add_func ("/convert/default-dtype-bf16", test_default_dtype_bf16);
   g_test_add_func ("/convert/shards-and-parametrizations", test_shards_and_parametrizations);
   g_test_add_func ("/convert/joint-checkpoint", test_joint_checkpoint);
+  g_test_add_func ("/convert/separate-clip", test_separate_clip);
   for (gsize i = 0; i < G_N_ELEMENTS (hostile); i++)
     {
       g_autofree char *path = g_strdup_printf ("/convert/hostile/%s", hostile[i].label);
