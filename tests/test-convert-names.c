@@ -2,12 +2,8 @@
  * copies under fixtures/checkpoints/published/), against the published name/shape lists of the
  * same models (copies of the shared/reference tsv files): equal as sets of (name, shape), and the
  * parameter counts the published models have. */
-#include <fcntl.h>
-#include <glib/gstdio.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "jd-bundle.h"
 #include "jd-convert-config.h"
 #include "jd-convert-layout.h"
 #include "test-util.h"
@@ -88,86 +84,6 @@ test_svd_xt_unet (void)
   g_autoptr (GHashTable) tsv = load_tsv ("svd-xt.unet.tensors.tsv");
   assert_layout_equals (layout, tsv);
   g_assert_cmpint (jd_convert_layout_count_parameters (layout), ==, 1524623082);
-}
-
-/* A bundle holding the full SVD-XT UNet's tensors (BF16, the data a sparse hole: no disk is
- * used), opened as `jointdit info` opens it: its video.unet part has the published count. */
-static void
-test_svd_xt_parameters_in_a_bundle (void)
-{
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  JsonObject *config = load_config (parser, "svd-xt.unet.config.json");
-  g_autoptr (GError) error = NULL;
-  g_autoptr (JdConvertLayout) layout = jd_convert_layout_svd_unet (config, "unet/config.json",
-                                                                   &error);
-  g_assert_no_error (error);
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "__metadata__");
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "jointdit.config");
-  json_builder_add_string_value (b, "{\"format\": \"jointdit-bundle\", \"version\": 1}");
-  json_builder_end_object (b);
-  guint64 offset = 0;
-  for (guint i = 0; i < jd_convert_layout_get_n (layout); i++)
-    {
-      const JdConvertTensor *t = jd_convert_layout_get (layout, i);
-      guint64 bytes = 2;
-      g_autofree char *name = g_strconcat ("video.unet.", t->name, NULL);
-      json_builder_set_member_name (b, name);
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "dtype");
-      json_builder_add_string_value (b, "BF16");
-      json_builder_set_member_name (b, "shape");
-      json_builder_begin_array (b);
-      for (int d = 0; d < t->ndim; d++)
-        {
-          json_builder_add_int_value (b, t->shape[d]);
-          bytes *= (guint64) t->shape[d];
-        }
-      json_builder_end_array (b);
-      json_builder_set_member_name (b, "data_offsets");
-      json_builder_begin_array (b);
-      json_builder_add_int_value (b, (gint64) offset);
-      json_builder_add_int_value (b, (gint64) (offset + bytes));
-      json_builder_end_array (b);
-      json_builder_end_object (b);
-      offset += bytes;
-    }
-  json_builder_end_object (b);
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
-  g_autoptr (JsonNode) root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  gsize n = 0;
-  g_autofree char *json = json_generator_to_data (gen, &n);
-  const gsize padded = (n + 7) / 8 * 8;
-  g_autofree char *header = g_malloc (padded);
-  memcpy (header, json, n);
-  memset (header + n, ' ', padded - n);
-
-  g_autofree char *dir = g_dir_make_tmp ("jd-convert-names-XXXXXX", &error);
-  g_assert_no_error (error);
-  g_autofree char *path = g_build_filename (dir, "svd-xt-unet.safetensors", NULL);
-  int fd = g_open (path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  g_assert_cmpint (fd, >=, 0);
-  guint8 size_le[8];
-  for (int i = 0; i < 8; i++)
-    size_le[i] = (guint8) ((guint64) padded >> (8 * i));
-  g_assert_cmpint (write (fd, size_le, 8), ==, 8);
-  g_assert_cmpint (write (fd, header, padded), ==, (gssize) padded);
-  g_assert_cmpint (ftruncate (fd, (off_t) (8 + padded + offset)), ==, 0);
-  close (fd);
-
-  g_autoptr (JdBundle) bundle = jd_bundle_open (path, &error);
-  g_assert_no_error (error);
-  g_assert_cmpuint (jd_bundle_get_n_parts (bundle), ==, 1);
-  const JdBundlePart *part = jd_bundle_get_part (bundle, 0);
-  g_assert_cmpstr (part->name, ==, "video.unet");
-  g_assert_cmpint (part->n_parameters, ==, 1524623082);
-  g_assert_cmpuint (part->n_tensors, ==, 1428);
-  g_clear_pointer (&bundle, jd_bundle_free);
-  g_unlink (path);
-  g_rmdir (dir);
 }
 
 static void
@@ -373,8 +289,6 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/convert-names/svd-xt-unet", test_svd_xt_unet);
-  g_test_add_func ("/convert-names/svd-xt-parameters-in-a-bundle",
-                   test_svd_xt_parameters_in_a_bundle);
   g_test_add_func ("/convert-names/svd-vae", test_svd_vae);
   g_test_add_func ("/convert-names/audioldm2-unet", test_audioldm2_unet);
   g_test_add_func ("/convert-names/audioldm2-vae", test_audioldm2_vae);
