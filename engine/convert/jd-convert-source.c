@@ -26,8 +26,8 @@ jd_convert_is_pickle_name (const char *path)
   return FALSE;
 }
 
-static gboolean
-refuse_pickle (const char *path, GError **error)
+gboolean
+jd_convert_refuse_pickle (const char *path, GError **error)
 {
   g_set_error (error, JD_ERROR, JD_ERROR_UNSUPPORTED,
                "%s is a pickled checkpoint; jointdit never loads pickles (loading one can run "
@@ -73,7 +73,7 @@ static gboolean
 add_file (JdConvertSource *source, const char *path, GError **error)
 {
   if (jd_convert_is_pickle_name (path))
-    return refuse_pickle (path, error);
+    return jd_convert_refuse_pickle (path, error);
   JdSafetensors *file = jd_safetensors_open (path, error);
   if (file == NULL)
     return FALSE;
@@ -201,7 +201,7 @@ jd_convert_source_open_folder (const char *folder, GError **error)
     {
       if (g_file_test (folder, G_FILE_TEST_EXISTS) && jd_convert_is_pickle_name (folder))
         {
-          refuse_pickle (folder, error);
+          jd_convert_refuse_pickle (folder, error);
           return NULL;
         }
       g_set_error (error, JD_ERROR, JD_ERROR_IO, "%s is not a folder (expected a model folder "
@@ -302,7 +302,7 @@ jd_convert_source_open_folder (const char *folder, GError **error)
       if (pickles->len > 0)
         {
           g_autofree char *path = g_build_filename (folder, pickles->pdata[0], NULL);
-          refuse_pickle (path, error);
+          jd_convert_refuse_pickle (path, error);
           return NULL;
         }
       g_set_error (error, JD_ERROR, JD_ERROR_MODEL_FILE,

@@ -46,6 +46,9 @@ const char               *jd_convert_source_get_metadata (JdConvertSource *sourc
 
 /* "is a pickled checkpoint" test on a file name: .bin .ckpt .pt .pth .pkl .pickle */
 gboolean                  jd_convert_is_pickle_name     (const char *path);
+/* Always FALSE, with the JD_ERROR_UNSUPPORTED sentence saying why path is not loaded and how to
+ * convert it. */
+gboolean                  jd_convert_refuse_pickle      (const char *path, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (JdConvertSource, jd_convert_source_free)
 

@@ -263,7 +263,10 @@ open_component (const char *root, const char *component, const char *model, cons
   if (g_file_test (root, G_FILE_TEST_IS_REGULAR))
     {
       if (jd_convert_is_pickle_name (root))
-        return jd_convert_source_open_folder (root, error);  /* refuses it, saying why */
+        {
+          jd_convert_refuse_pickle (root, error);
+          return NULL;
+        }
       g_set_error (error, JD_ERROR, JD_ERROR_UNSUPPORTED,
                    "%s is a single file; the converter reads %s in the diffusers folder layout "
                    "(%s, each with config.json and safetensors weights). Single-file "
@@ -454,7 +457,7 @@ jd_convert_run (const JdConvertOptions *o, JdConvertReport *report, GError **err
       return FALSE;
     }
   if (o->joint != NULL && jd_convert_is_pickle_name (o->joint))
-    return jd_convert_source_open_folder (o->joint, error) != NULL;  /* refuses, saying why */
+    return jd_convert_refuse_pickle (o->joint, error);
 
   Part parts[8] = { 0 };
   enum { VIDEO_UNET, VIDEO_VAE, IMAGE_ENCODER, AUDIO_UNET, AUDIO_VAE, VOCODER, JOINT, N_PARTS };
@@ -489,8 +492,13 @@ jd_convert_run (const JdConvertOptions *o, JdConvertReport *report, GError **err
                                   NULL, NULL, FALSE, parts[IMAGE_ENCODER].generated };
   if (parts[IMAGE_ENCODER].source == NULL)
     {
-      if (o->clip == NULL)
-        g_prefix_error (error, "(or give the image encoder with --clip) ");
+      if (o->clip == NULL && error != NULL && *error != NULL)
+        {
+          char *message = g_strconcat ((*error)->message, "; or give the image encoder with "
+                                       "--clip", NULL);
+          g_free ((*error)->message);
+          (*error)->message = message;
+        }
       goto out;
     }
   parts[AUDIO_UNET] = (Part) { "audio.unet.", "AudioLDM2 UNet (AudioLDM2UNet2DConditionModel)",
