@@ -26,6 +26,7 @@ float32 outputs on exactly the stored (F16-rounded) weights:
 Needs the venv of tools/reference/README.md (diffusers 0.25.1, transformers 4.36.2 on Debian's
 torch 1.13):  nice -n 15 tools/reference/.venv/bin/python tools/convert/make_checkpoint_fixtures.py
 """
+import argparse
 import contextlib
 import json
 import math
@@ -118,6 +119,7 @@ def randomize(model: torch.nn.Module, gen: torch.Generator) -> None:
 
 
 def save(model, folder: pathlib.Path) -> None:
+    folder.parent.mkdir(parents=True, exist_ok=True)
     if folder.exists():
         shutil.rmtree(folder)
     model.half().save_pretrained(str(folder), safe_serialization=True)
@@ -144,6 +146,10 @@ def write_safetensors(path: pathlib.Path, tensors: dict, metadata: dict) -> None
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=pathlib.Path, default=OUT,
+                        help="where to write (default: tests/fixtures/checkpoints)")
+    out = parser.parse_args().out
     from diffusers import AutoencoderKL, AutoencoderKLTemporalDecoder, UNetSpatioTemporalConditionModel
     from diffusers.pipelines.audioldm2.modeling_audioldm2 import AudioLDM2UNet2DConditionModel
     from transformers import (CLIPVisionConfig, CLIPVisionModelWithProjection, SpeechT5HifiGan,
@@ -156,13 +162,13 @@ def main() -> int:
     # Video: SVD's UNet, temporal-decoder VAE and CLIP image encoder.
     unet = UNetSpatioTemporalConditionModel(**SVD_UNET).eval()
     randomize(unet, gen)
-    save(unet, OUT / "svd" / "unet")
+    save(unet, out / "svd" / "unet")
     vae = AutoencoderKLTemporalDecoder(**SVD_VAE).eval()
     randomize(vae, gen)
-    save(vae, OUT / "svd" / "vae")
+    save(vae, out / "svd" / "vae")
     clip = CLIPVisionModelWithProjection(CLIPVisionConfig(**CLIP)).eval()
     randomize(clip, gen)
-    save(clip, OUT / "svd" / "image_encoder")
+    save(clip, out / "svd" / "image_encoder")
 
     frames, h, w = SVD_UNET["num_frames"], 8, 8
     x = torch.randn(1, frames, 8, h, w, generator=gen)
@@ -177,14 +183,14 @@ def main() -> int:
     # Audio: AudioLDM2's UNet (with its text transformers, as published), mel VAE, vocoder.
     aunet = AudioLDM2UNet2DConditionModel(**AUDIO_UNET).eval()
     randomize(aunet, gen)
-    save(aunet, OUT / "audioldm2" / "unet")
+    save(aunet, out / "audioldm2" / "unet")
     avae = AutoencoderKL(**AUDIO_VAE).eval()
     randomize(avae, gen)
-    save(avae, OUT / "audioldm2" / "vae")
+    save(avae, out / "audioldm2" / "vae")
     vocoder = SpeechT5HifiGan(SpeechT5HifiGanConfig(**VOCODER)).eval()
     vocoder.apply_weight_norm()
     randomize(vocoder, gen)
-    save(vocoder, OUT / "audioldm2" / "vocoder")
+    save(vocoder, out / "audioldm2" / "vocoder")
 
     # The text-free UNet diffusers builds: one (self-attention) transformer per position.
     positions = len(AUDIO_UNET["cross_attention_dim"][0])
@@ -211,12 +217,12 @@ def main() -> int:
         golden["vocoder.wav"] = vocoder(mel)
     golden["vocoder.mel"] = mel
 
-    write_safetensors(OUT / "golden.safetensors", golden,
+    write_safetensors(out / "golden.safetensors", golden,
                       {"generator": "tools/convert/make_checkpoint_fixtures.py",
                        "seed": str(SEED)})
-    total = sum(p.stat().st_size for p in OUT.rglob("*") if p.is_file()
+    total = sum(p.stat().st_size for p in out.rglob("*") if p.is_file()
                 and "published" not in p.parts)
-    print("wrote %s (%.2f MB)" % (OUT, total / 1e6))
+    print("wrote %s (%.2f MB)" % (out, total / 1e6))
     return 0
 
 
