@@ -260,6 +260,12 @@ static JdConvertSource *
 open_component (const char *root, const char *component, const char *model, const char *layout,
                 GError **error)
 {
+  if (!g_file_test (root, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, JD_ERROR, JD_ERROR_IO, "%s does not exist; give the %s folder (%s)",
+                   root, model, layout);
+      return NULL;
+    }
   if (g_file_test (root, G_FILE_TEST_IS_REGULAR))
     {
       if (jd_convert_is_pickle_name (root))
