@@ -18,6 +18,7 @@ static const Subcommand subcommands[] = {
   { "generate", jd_cli_generate, "Animate and sound a picture: write MP4, WAV or PNG frames" },
   { "bench", jd_cli_bench, "Measure the engine's speed against the machine's limits" },
   { "denoise", jd_cli_denoise, "One raw JointDiT forward on inputs from a safetensors file" },
+  { "convert", jd_cli_convert, "Convert SVD, AudioLDM2 and CLIP checkpoints into a bundle" },
 };
 
 int
