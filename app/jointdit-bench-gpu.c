@@ -174,9 +174,9 @@ bench_size (JdBackend *backend, const BenchSize *s, int steps, double seconds,
       || vtime == NULL || atime == NULL || ids == NULL || aout == NULL)
     return FALSE;
   JdJointDiTInputs in = { video_sample, vtime, context, ids, audio_sample, atime, embeds };
-  /* joint-star's pair: the positive call with full joint attention, the negative with the
-   * block-diagonal mask and no image for audio. */
-  const JdAttentionMode modes[2] = { JD_ATTENTION_FULL, JD_ATTENTION_BLOCK_DIAGONAL };
+  /* joint-star's pair: the positive call with full joint attention, the negative without the
+   * joint attention layers and without the image for audio. */
+  const JdAttentionMode modes[2] = { JD_ATTENTION_FULL, JD_ATTENTION_SKIP };
   const gboolean has_image[2] = { TRUE, FALSE };
 
   /* Warm-up: weights made, BF16 copies cached, algorithms chosen. */
