@@ -7,10 +7,10 @@
  *                       (Cin, Cout, k) ConvTranspose weight is exactly that conv's filter.
  * The bias is added by a small kernel afterwards.
  *
- * F32 precision sets CUDNN_FMA_MATH, which excludes TF32 and tensor cores (parity with the CPU
- * to ~1e-6); BF16 precision leaves cuDNN's default math, TF32 tensor cores on Ampere and newer.
- * The algorithm cuDNN's heuristics rank first among those whose workspace fits is remembered
- * per shape.
+ * F32 precision runs only algorithms with CUDNN_FMA_MATH, which excludes TF32 and tensor cores
+ * (parity with the CPU to ~1e-6); BF16 precision takes whatever cuDNN ranks first, TF32 tensor
+ * cores on Ampere and newer. The algorithm (and its math type) cuDNN's heuristics rank first
+ * among those whose workspace fits is remembered per shape.
  */
 #include "jd-cuda-private.h"
 
@@ -26,8 +26,9 @@ typedef struct {
 } ConvShape;
 
 typedef struct {
-  int    algo;
-  size_t workspace;
+  int             algo;
+  cudnnMathType_t math;
+  size_t          workspace;
 } ConvChoice;
 
 typedef struct {
@@ -106,6 +107,16 @@ shape_key (const JdCudaBackend *self, const ConvShape *s, gboolean transposed)
                           s->dilation[0], s->dilation[1], s->ho, s->wo);
 }
 
+/* In F32 precision only plain FMA kernels: CUDNN_DEFAULT_MATH lets cuDNN use TF32 for float
+ * data on Ampere and newer. */
+static gboolean
+acceptable (const JdCudaBackend *self, cudnnStatus_t status, size_t memory, cudnnMathType_t math)
+{
+  if (status != CUDNN_STATUS_SUCCESS || memory > MAX_WORKSPACE_BYTES)
+    return FALSE;
+  return self->precision != JD_CUDA_PRECISION_F32 || math == CUDNN_FMA_MATH;
+}
+
 static gboolean
 choose_algorithm (JdCudaBackend *self, const ConvShape *s, gboolean transposed,
                   const ConvDescriptors *d, ConvChoice *choice, GError **error)
@@ -127,9 +138,10 @@ choose_algorithm (JdCudaBackend *self, const ConvShape *s, gboolean transposed,
                                                    perf),
            "ranking convolution algorithms");
       for (int i = 0; i < returned && !found; i++)
-        if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= MAX_WORKSPACE_BYTES)
+        if (acceptable (self, perf[i].status, perf[i].memory, perf[i].mathType))
           {
             choice->algo = perf[i].algo;
+            choice->math = perf[i].mathType;
             choice->workspace = perf[i].memory;
             found = TRUE;
           }
@@ -144,9 +156,10 @@ choose_algorithm (JdCudaBackend *self, const ConvShape *s, gboolean transposed,
                                                         &returned, perf),
            "ranking transposed-convolution algorithms");
       for (int i = 0; i < returned && !found; i++)
-        if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= MAX_WORKSPACE_BYTES)
+        if (acceptable (self, perf[i].status, perf[i].memory, perf[i].mathType))
           {
             choice->algo = perf[i].algo;
+            choice->math = perf[i].mathType;
             choice->workspace = perf[i].memory;
             found = TRUE;
           }
@@ -155,10 +168,13 @@ choose_algorithm (JdCudaBackend *self, const ConvShape *s, gboolean transposed,
     {
       g_set_error (error, JD_ERROR, JD_ERROR_UNSUPPORTED,
                    "cuDNN offers no algorithm for the convolution %s within %zu MiB of "
-                   "workspace", key, MAX_WORKSPACE_BYTES >> 20);
+                   "workspace%s", key, MAX_WORKSPACE_BYTES >> 20,
+                   self->precision == JD_CUDA_PRECISION_F32 ? " without TF32" : "");
       return FALSE;
     }
-  /* Query the exact workspace for the chosen algorithm (the ranking's figure is an estimate). */
+  /* Query the exact workspace for the chosen algorithm and math type (the ranking's figure is
+   * an estimate). */
+  DNN (cudnnSetConvolutionMathType (d->conv, choice->math), "setting the convolution's math type");
   size_t workspace = 0;
   if (!transposed)
     DNN (cudnnGetConvolutionForwardWorkspaceSize (self->cudnn, d->x, d->w, d->conv, d->y,
@@ -201,6 +217,7 @@ run_conv (JdCudaBackend *self, const ConvShape *s, gboolean transposed, const fl
     }
   ConvChoice choice;
   JD_TRY_FALSE (choose_algorithm (self, s, transposed, &d, &choice, error));
+  DNN (cudnnSetConvolutionMathType (d.conv, choice.math), "setting the convolution's math type");
   void *workspace = NULL;
   if (choice.workspace > 0)
     {

@@ -50,6 +50,76 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Descriptors, descriptors_clear)
 
 #define LT(call, what) JD_TRY_FALSE (jd_cuda_check_cublas ((call), (what), error))
 
+/* Describes and runs the matmul; *no_algorithm is set (and FALSE returned without an error)
+ * when cuBLASLt has no algorithm for this combination, so the caller can retry unfused. */
+static gboolean
+matmul (JdCudaBackend *self, const void *a_data, const void *b_data, float *d_data,
+        const float *bias_data, cudaDataType_t in_type, uint64_t m, uint64_t n, uint64_t k,
+        void *workspace, gboolean *no_algorithm, GError **error)
+{
+  *no_algorithm = FALSE;
+  g_auto (Descriptors) desc = { 0 };
+  LT (cublasLtMatmulDescCreate (&desc.op, CUBLAS_COMPUTE_32F, CUDA_R_32F),
+      "creating the matmul descriptor");
+  const cublasOperation_t transpose = CUBLAS_OP_T, no_transpose = CUBLAS_OP_N;
+  LT (cublasLtMatmulDescSetAttribute (desc.op, CUBLASLT_MATMUL_DESC_TRANSA, &transpose,
+                                      sizeof transpose), "setting TRANSA");
+  LT (cublasLtMatmulDescSetAttribute (desc.op, CUBLASLT_MATMUL_DESC_TRANSB, &no_transpose,
+                                      sizeof no_transpose), "setting TRANSB");
+  if (bias_data != NULL)
+    {
+      const cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_BIAS;
+      const cudaDataType_t bias_type = CUDA_R_32F;
+      LT (cublasLtMatmulDescSetAttribute (desc.op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue,
+                                          sizeof epilogue), "setting the bias epilogue");
+      LT (cublasLtMatmulDescSetAttribute (desc.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER,
+                                          &bias_data, sizeof bias_data),
+          "setting the bias pointer");
+      LT (cublasLtMatmulDescSetAttribute (desc.op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE,
+                                          &bias_type, sizeof bias_type),
+          "setting the bias type");
+    }
+  LT (cublasLtMatrixLayoutCreate (&desc.a, in_type, k, n, (int64_t) k), "describing the weight");
+  LT (cublasLtMatrixLayoutCreate (&desc.b, in_type, k, m, (int64_t) k), "describing the input");
+  LT (cublasLtMatrixLayoutCreate (&desc.d, CUDA_R_32F, n, m, (int64_t) n),
+      "describing the output");
+
+  LT (cublasLtMatmulPreferenceCreate (&desc.pref), "creating the matmul preference");
+  const size_t workspace_size = WORKSPACE_BYTES;
+  LT (cublasLtMatmulPreferenceSetAttribute (desc.pref,
+                                            CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
+                                            &workspace_size, sizeof workspace_size),
+      "setting the workspace size");
+  const uint32_t align_a = alignment_of (a_data), align_b = alignment_of (b_data);
+  const uint32_t align_d = alignment_of (d_data);
+  const uint32_t align_c = align_d;
+  LT (cublasLtMatmulPreferenceSetAttribute (desc.pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES,
+                                            &align_a, sizeof align_a), "setting A's alignment");
+  LT (cublasLtMatmulPreferenceSetAttribute (desc.pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
+                                            &align_b, sizeof align_b), "setting B's alignment");
+  LT (cublasLtMatmulPreferenceSetAttribute (desc.pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES,
+                                            &align_c, sizeof align_c), "setting C's alignment");
+  LT (cublasLtMatmulPreferenceSetAttribute (desc.pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES,
+                                            &align_d, sizeof align_d), "setting D's alignment");
+
+  cublasLtMatmulHeuristicResult_t result;
+  int found = 0;
+  LT (cublasLtMatmulAlgoGetHeuristic (self->lt, desc.op, desc.a, desc.b, desc.d, desc.d,
+                                      desc.pref, 1, &result, &found),
+      "choosing a matmul algorithm");
+  if (found == 0)
+    {
+      *no_algorithm = TRUE;
+      return FALSE;
+    }
+  const float one = 1.0f, zero = 0.0f;
+  LT (cublasLtMatmul (self->lt, desc.op, &one, a_data, desc.a, b_data, desc.b, &zero, d_data,
+                      desc.d, d_data, desc.d, &result.algo, workspace, workspace_size,
+                      self->stream),
+      "running the matmul (cublasLtMatmul)");
+  return TRUE;
+}
+
 gboolean
 jd_cuda_run_linear (JdCudaBackend *self, const JdOp *op, GError **error)
 {
@@ -95,68 +165,25 @@ jd_cuda_run_linear (JdCudaBackend *self, const JdOp *op, GError **error)
         return FALSE;
     }
 
-  g_auto (Descriptors) desc = { 0 };
-  LT (cublasLtMatmulDescCreate (&desc.op, CUBLAS_COMPUTE_32F, CUDA_R_32F),
-      "creating the matmul descriptor");
-  const cublasOperation_t transpose = CUBLAS_OP_T, no_transpose = CUBLAS_OP_N;
-  LT (cublasLtMatmulDescSetAttribute (desc.op, CUBLASLT_MATMUL_DESC_TRANSA, &transpose,
-                                      sizeof transpose), "setting TRANSA");
-  LT (cublasLtMatmulDescSetAttribute (desc.op, CUBLASLT_MATMUL_DESC_TRANSB, &no_transpose,
-                                      sizeof no_transpose), "setting TRANSB");
-  if (bias != NULL)
-    {
-      const cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_BIAS;
-      const void *bias_data = bias->data;
-      const cudaDataType_t bias_type = CUDA_R_32F;
-      LT (cublasLtMatmulDescSetAttribute (desc.op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue,
-                                          sizeof epilogue), "setting the bias epilogue");
-      LT (cublasLtMatmulDescSetAttribute (desc.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER,
-                                          &bias_data, sizeof bias_data),
-          "setting the bias pointer");
-      LT (cublasLtMatmulDescSetAttribute (desc.op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE,
-                                          &bias_type, sizeof bias_type),
-          "setting the bias type");
-    }
-  LT (cublasLtMatrixLayoutCreate (&desc.a, in_type, k, n, (int64_t) k), "describing the weight");
-  LT (cublasLtMatrixLayoutCreate (&desc.b, in_type, k, m, (int64_t) k), "describing the input");
-  LT (cublasLtMatrixLayoutCreate (&desc.d, CUDA_R_32F, n, m, (int64_t) n),
-      "describing the output");
-
-  LT (cublasLtMatmulPreferenceCreate (&desc.pref), "creating the matmul preference");
-  const size_t workspace_size = WORKSPACE_BYTES;
-  LT (cublasLtMatmulPreferenceSetAttribute (desc.pref,
-                                            CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
-                                            &workspace_size, sizeof workspace_size),
-      "setting the workspace size");
-  const uint32_t align_a = alignment_of (a_data), align_b = alignment_of (b_data);
-  const uint32_t align_d = alignment_of (dst->data);
-  const uint32_t align_c = align_d;
-  LT (cublasLtMatmulPreferenceSetAttribute (desc.pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES,
-                                            &align_a, sizeof align_a), "setting A's alignment");
-  LT (cublasLtMatmulPreferenceSetAttribute (desc.pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
-                                            &align_b, sizeof align_b), "setting B's alignment");
-  LT (cublasLtMatmulPreferenceSetAttribute (desc.pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES,
-                                            &align_c, sizeof align_c), "setting C's alignment");
-  LT (cublasLtMatmulPreferenceSetAttribute (desc.pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES,
-                                            &align_d, sizeof align_d), "setting D's alignment");
-
-  cublasLtMatmulHeuristicResult_t result;
-  int found = 0;
-  LT (cublasLtMatmulAlgoGetHeuristic (self->lt, desc.op, desc.a, desc.b, desc.d, desc.d,
-                                      desc.pref, 1, &result, &found),
-      "choosing a matmul algorithm");
-  if (found == 0)
-    {
-      g_set_error (error, JD_ERROR, JD_ERROR_UNSUPPORTED,
-                   "linear: cuBLASLt has no algorithm for %" G_GUINT64_FORMAT " × %"
-                   G_GUINT64_FORMAT " × %" G_GUINT64_FORMAT " (%s)", m, n, k,
-                   bf16 ? "BF16" : "F32");
-      return FALSE;
-    }
-  const float one = 1.0f, zero = 0.0f;
-  LT (cublasLtMatmul (self->lt, desc.op, &one, a_data, desc.a, b_data, desc.b, &zero, dst->data,
-                      desc.d, dst->data, desc.d, &result.algo, workspace, workspace_size,
-                      self->stream),
-      "running the matmul (cublasLtMatmul)");
-  return TRUE;
+  /* The bias fused as cuBLASLt's epilogue where it has an algorithm for that, else added by
+   * a kernel afterwards. */
+  gboolean no_algorithm = FALSE;
+  const float *bias_data = bias != NULL ? bias->data : NULL;
+  if (matmul (self, a_data, b_data, dst->data, bias_data, in_type, m, n, k, workspace,
+              &no_algorithm, error))
+    return TRUE;
+  if (!no_algorithm)
+    return FALSE;
+  if (bias_data != NULL
+      && matmul (self, a_data, b_data, dst->data, NULL, in_type, m, n, k, workspace,
+                 &no_algorithm, error))
+    return jd_cuda_check (jd_cuda_launch_add_channel_bias (dst->data, bias_data, (int64_t) m,
+                                                           (int64_t) n, 1, self->stream),
+                          "adding the bias", error);
+  if (no_algorithm)
+    g_set_error (error, JD_ERROR, JD_ERROR_UNSUPPORTED,
+                 "linear: cuBLASLt has no algorithm for %" G_GUINT64_FORMAT " × %"
+                 G_GUINT64_FORMAT " × %" G_GUINT64_FORMAT " (%s)", m, n, k,
+                 bf16 ? "BF16" : "F32");
+  return FALSE;
 }
