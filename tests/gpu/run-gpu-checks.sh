@@ -16,6 +16,11 @@ fi
 mkdir -p "$1"
 out=$(cd "$1" && pwd)
 root=$(cd "$(dirname "$0")/../.." && pwd)
+# NVIDIA's installers put nvcc and compute-sanitizer here without adding it to PATH.
+for dir in /usr/local/cuda/bin /usr/local/cuda/compute-sanitizer; do
+  [ -d "$dir" ] && PATH="$PATH:$dir"
+done
+export PATH
 cd "$root"
 start=$(date +%s)
 status=0
