@@ -7,7 +7,7 @@
  *                       (Cin, Cout, k) ConvTranspose weight is exactly that conv's filter.
  * The bias is added by a small kernel afterwards.
  *
- * F32 precision runs only algorithms with CUDNN_FMA_MATH, which excludes TF32 and tensor cores
+ * F32 precision runs every algorithm with CUDNN_FMA_MATH, which excludes TF32 and tensor cores
  * (parity with the CPU to ~1e-6); BF16 precision takes whatever cuDNN ranks first, TF32 tensor
  * cores on Ampere and newer. The algorithm (and its math type) cuDNN's heuristics rank first
  * among those whose workspace fits is remembered per shape.
@@ -107,14 +107,22 @@ shape_key (const JdCudaBackend *self, const ConvShape *s, gboolean transposed)
                           s->dilation[0], s->dilation[1], s->ho, s->wo);
 }
 
-/* In F32 precision only plain FMA kernels: CUDNN_DEFAULT_MATH lets cuDNN use TF32 for float
- * data on Ampere and newer. */
+/* In F32 precision no tensor-op entries; the chosen algorithm then runs with CUDNN_FMA_MATH
+ * (see math_for), since CUDNN_DEFAULT_MATH lets cuDNN use TF32 for float data on Ampere and
+ * newer. */
 static gboolean
 acceptable (const JdCudaBackend *self, cudnnStatus_t status, size_t memory, cudnnMathType_t math)
 {
   if (status != CUDNN_STATUS_SUCCESS || memory > MAX_WORKSPACE_BYTES)
     return FALSE;
-  return self->precision != JD_CUDA_PRECISION_F32 || math == CUDNN_FMA_MATH;
+  return self->precision != JD_CUDA_PRECISION_F32
+         || math == CUDNN_FMA_MATH || math == CUDNN_DEFAULT_MATH;
+}
+
+static cudnnMathType_t
+math_for (const JdCudaBackend *self, cudnnMathType_t ranked)
+{
+  return self->precision == JD_CUDA_PRECISION_F32 ? CUDNN_FMA_MATH : ranked;
 }
 
 static gboolean
@@ -141,7 +149,7 @@ choose_algorithm (JdCudaBackend *self, const ConvShape *s, gboolean transposed,
         if (acceptable (self, perf[i].status, perf[i].memory, perf[i].mathType))
           {
             choice->algo = perf[i].algo;
-            choice->math = perf[i].mathType;
+            choice->math = math_for (self, perf[i].mathType);
             choice->workspace = perf[i].memory;
             found = TRUE;
           }
@@ -159,7 +167,7 @@ choose_algorithm (JdCudaBackend *self, const ConvShape *s, gboolean transposed,
         if (acceptable (self, perf[i].status, perf[i].memory, perf[i].mathType))
           {
             choice->algo = perf[i].algo;
-            choice->math = perf[i].mathType;
+            choice->math = math_for (self, perf[i].mathType);
             choice->workspace = perf[i].memory;
             found = TRUE;
           }
