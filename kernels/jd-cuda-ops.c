@@ -271,6 +271,18 @@ jd_cuda_run_attention (JdCudaBackend *self, const JdOp *op, GError **error)
                    q->shape[0]);
       return FALSE;
     }
+  /* One key (the UNets' cross-attention on the single image token): the softmax over it is
+   * exactly 1, so every query's output is that key's value — a broadcast, exact in any
+   * precision. */
+  if (a.lk == 1 && p->n_segments == 0)
+    {
+      JdCudaBroadcast s = { .ndim = 3, .shape = { a.batch, a.lq, v->shape[2] },
+                            .a_strides = { v->shape[2], 0, 1 } };
+      LAUNCH (jd_cuda_launch_binary (v->data, NULL, op->dst->data, &s, 0, 1.0f, 0.0f,
+                                     self->stream),
+              "launching the one-key attention broadcast");
+      return TRUE;
+    }
   const gboolean tensor_cores = self->precision == JD_CUDA_PRECISION_BF16
                                 && MAX (a.dqk, a.dv) <= JD_CUDA_ATTENTION_MMA_MAX_DIM;
   const int tile = tensor_cores ? JD_CUDA_ATTENTION_MMA_TILE : JD_CUDA_ATTENTION_F32_TILE;
