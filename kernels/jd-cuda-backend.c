@@ -184,6 +184,7 @@ cuda_destroy (JdBackend *backend)
   if (self->scratch)
     cudaFreeAsync (self->scratch, self->stream);
   g_clear_pointer (&self->conv_algos, jd_cuda_conv_cache_free);
+  g_clear_pointer (&self->gemm_plans, g_hash_table_unref);
   if (self->cudnn)
     cudnnDestroy (self->cudnn);
   if (self->lt)
@@ -287,6 +288,7 @@ jd_cuda_backend_new (int device, JdCudaPrecision precision, GError **error)
                             "giving cuDNN the stream", error))
     return NULL;
   self->conv_algos = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->gemm_plans = jd_cuda_gemm_plans_new ();
   return g_steal_pointer (&owned);
 }
 

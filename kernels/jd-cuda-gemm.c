@@ -11,6 +11,8 @@
  */
 #include "jd-cuda-private.h"
 
+#include <string.h>
+
 #define WORKSPACE_BYTES ((gsize) 32 << 20)
 
 /* The largest power of two (up to 256) that divides the address: cuBLASLt's heuristics must
@@ -48,7 +50,40 @@ descriptors_clear (Descriptors *desc)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Descriptors, descriptors_clear)
 
+/* A described matmul and its algorithm, kept per problem (sizes, types, alignments, bias or
+ * not): describing and asking the heuristic costs more host time than a small GEMM runs. */
+typedef struct {
+  Descriptors          desc;
+  cublasLtMatmulAlgo_t algo;
+} Plan;
+
+static void
+plan_free (gpointer data)
+{
+  Plan *plan = data;
+  descriptors_clear (&plan->desc);
+  g_free (plan);
+}
+
+GHashTable *
+jd_cuda_gemm_plans_new (void)
+{
+  return g_hash_table_new_full (g_str_hash, g_str_equal, g_free, plan_free);
+}
+
 #define LT(call, what) JD_TRY_FALSE (jd_cuda_check_cublas ((call), (what), error))
+
+static gboolean
+run_plan (JdCudaBackend *self, const Plan *plan, const void *a_data, const void *b_data,
+          float *d_data, void *workspace, GError **error)
+{
+  const float one = 1.0f, zero = 0.0f;
+  LT (cublasLtMatmul (self->lt, plan->desc.op, &one, a_data, plan->desc.a, b_data, plan->desc.b,
+                      &zero, d_data, plan->desc.d, d_data, plan->desc.d, &plan->algo, workspace,
+                      WORKSPACE_BYTES, self->stream),
+      "running the matmul (cublasLtMatmul)");
+  return TRUE;
+}
 
 /* Describes and runs the matmul; *no_algorithm is set (and FALSE returned without an error)
  * when cuBLASLt has no algorithm for this combination, so the caller can retry unfused. */
@@ -58,6 +93,22 @@ matmul (JdCudaBackend *self, const void *a_data, const void *b_data, float *d_da
         void *workspace, gboolean *no_algorithm, GError **error)
 {
   *no_algorithm = FALSE;
+  const uint32_t align_a = alignment_of (a_data), align_b = alignment_of (b_data);
+  const uint32_t align_d = alignment_of (d_data);
+  g_autofree char *key = g_strdup_printf ("%" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %"
+                                          G_GUINT64_FORMAT " %d %d %u %u %u", m, n, k,
+                                          (int) in_type, bias_data != NULL, align_a, align_b,
+                                          align_d);
+  const size_t workspace_size = WORKSPACE_BYTES;
+  Plan *plan = g_hash_table_lookup (self->gemm_plans, key);
+  if (plan != NULL)
+    {
+      if (bias_data != NULL)
+        LT (cublasLtMatmulDescSetAttribute (plan->desc.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER,
+                                            &bias_data, sizeof bias_data),
+            "setting the bias pointer");
+      return run_plan (self, plan, a_data, b_data, d_data, workspace, error);
+    }
   g_auto (Descriptors) desc = { 0 };
   LT (cublasLtMatmulDescCreate (&desc.op, CUBLAS_COMPUTE_32F, CUDA_R_32F),
       "creating the matmul descriptor");
@@ -85,13 +136,10 @@ matmul (JdCudaBackend *self, const void *a_data, const void *b_data, float *d_da
       "describing the output");
 
   LT (cublasLtMatmulPreferenceCreate (&desc.pref), "creating the matmul preference");
-  const size_t workspace_size = WORKSPACE_BYTES;
   LT (cublasLtMatmulPreferenceSetAttribute (desc.pref,
                                             CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
                                             &workspace_size, sizeof workspace_size),
       "setting the workspace size");
-  const uint32_t align_a = alignment_of (a_data), align_b = alignment_of (b_data);
-  const uint32_t align_d = alignment_of (d_data);
   const uint32_t align_c = align_d;
   LT (cublasLtMatmulPreferenceSetAttribute (desc.pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES,
                                             &align_a, sizeof align_a), "setting A's alignment");
@@ -112,12 +160,12 @@ matmul (JdCudaBackend *self, const void *a_data, const void *b_data, float *d_da
       *no_algorithm = TRUE;
       return FALSE;
     }
-  const float one = 1.0f, zero = 0.0f;
-  LT (cublasLtMatmul (self->lt, desc.op, &one, a_data, desc.a, b_data, desc.b, &zero, d_data,
-                      desc.d, d_data, desc.d, &result.algo, workspace, workspace_size,
-                      self->stream),
-      "running the matmul (cublasLtMatmul)");
-  return TRUE;
+  plan = g_new0 (Plan, 1);
+  plan->desc = desc;
+  memset (&desc, 0, sizeof desc);  /* now owned by the plan */
+  plan->algo = result.algo;
+  g_hash_table_insert (self->gemm_plans, g_steal_pointer (&key), plan);
+  return run_plan (self, plan, a_data, b_data, d_data, workspace, error);
 }
 
 gboolean

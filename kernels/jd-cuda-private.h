@@ -37,6 +37,7 @@ typedef struct {
   void             *scratch;
   gsize             scratch_size;
   GHashTable       *conv_algos;     /* shape key → chosen cuDNN algorithm (jd-cuda-conv.c) */
+  GHashTable       *gemm_plans;     /* problem key → described matmul (jd-cuda-gemm.c) */
 } JdCudaBackend;
 
 typedef gboolean (*JdCudaRunFunc) (JdCudaBackend *self, const JdOp *op, GError **error);
@@ -55,6 +56,7 @@ const void *jd_cuda_weight_bf16 (JdCudaBackend *self, const JdTensor *w, char **
                                  GError **error);
 
 /* jd-cuda-gemm.c */
+GHashTable *jd_cuda_gemm_plans_new     (void);
 gboolean jd_cuda_run_linear            (JdCudaBackend *self, const JdOp *op, GError **error);
 
 /* jd-cuda-conv.c */
