@@ -3,7 +3,11 @@
 # run of at most ~6 minutes: configure and build build-cuda/ for the card that is present, run
 # the GPU tests (op parity, Philox, the whole model), compute-sanitizer memcheck on them when it
 # is installed, `jointdit bench gpu`, and the PyTorch reference bench when PyTorch sees the GPU.
-# Every result goes to OUTDIR (summary.txt first); the exit status is 1 if a check failed.
+# Every result goes to OUTDIR (summary.txt first); the exit status is 1 if a check failed, 77
+# when there is no GPU (the tests then skip; nothing is measured). Order: build, GPU tests,
+# benchmarks, then memcheck in whatever is left of JD_GPU_CHECK_BUDGET (default 360 s).
+# With a build-cuda/ carried over from another machine, only the test binaries and
+# app/jointdit are needed (the tests run directly, not through meson).
 #
 # Needs: an NVIDIA driver new enough for the toolkit (CUDA 13 needs driver >= 580), nvcc,
 # cuBLASLt, cuDNN 9, and the project's build dependencies (tools/install-dependencies). Without
@@ -68,40 +72,54 @@ if [ ! -x build-cuda/tests/gpu/test-cuda-ops ]; then
   exit 1
 fi
 
-# The GPU tests through meson (without a GPU they report "skipped"). (their logs land in build-cuda/meson-logs/testlog.txt).
-run gpu-tests 240 meson test -C build-cuda --suite gpu --no-rebuild --print-errorlogs -v \
-  --timeout-multiplier 2
-cp build-cuda/meson-logs/testlog.txt "$out/gpu-testlog.txt" 2>/dev/null || true
-
-# compute-sanitizer memcheck: the op and Philox tests whole, the model on one F32 case.
-if command -v compute-sanitizer >/dev/null 2>&1; then
-  export G_TEST_SRCDIR="$root/tests" G_TEST_BUILDDIR="$root/build-cuda/tests"
-  cs="compute-sanitizer --tool memcheck --error-exitcode 9 --leak-check no"
-  run memcheck-ops 150 $cs build-cuda/tests/gpu/test-cuda-ops
-  run memcheck-philox 60 $cs build-cuda/tests/gpu/test-cuda-philox
-  run memcheck-denoiser 120 $cs build-cuda/tests/gpu/test-cuda-denoiser \
-    -p /cuda/jointdit/f32/cond/full -p /cuda/jointdit/bf16/cond/block_diagonal
-else
-  note "compute-sanitizer not found: memcheck not run"
-fi
+# The GPU tests, run directly (so carried binaries work without meson's build state);
+# --verbose prints every op's measured error. Without a GPU they exit 77 (skipped).
+export G_TEST_SRCDIR="$root/tests" G_TEST_BUILDDIR="$root/build-cuda/tests" \
+  OMP_WAIT_POLICY=passive JD_TEST_THREADS=8
+run test-cuda-philox 60 build-cuda/tests/gpu/test-cuda-philox --verbose
+run test-cuda-ops 120 build-cuda/tests/gpu/test-cuda-ops --verbose
+run test-cuda-denoiser 150 build-cuda/tests/gpu/test-cuda-denoiser --verbose
+grep -h "err = " "$out"/test-cuda-*.txt >"$out/parity-errors.txt" 2>/dev/null || true
 
 if [ -z "$cap" ]; then
   note "no GPU: the GPU tests were skipped and nothing more can run here (exit 77)"
   exit 77
 fi
 
+# What is left of the 6-minute budget (at least 30 s per step, so each step says something).
+left () { l=$(( ${JD_GPU_CHECK_BUDGET:-360} - ($(date +%s) - start) )); [ "$l" -lt 30 ] && l=30; echo "$l"; }
+
 # The benchmark: size (b) first (quick), then (a).
-run bench-gpu-b 120 build-cuda/app/jointdit bench gpu --size b --seconds 3
-run bench-gpu-a 180 build-cuda/app/jointdit bench gpu --size a --seconds 3
+run bench-gpu-b 90 build-cuda/app/jointdit bench gpu --size b --seconds 2
+run bench-gpu-a "$(left)" build-cuda/app/jointdit bench gpu --size a --seconds 2
 
 # The PyTorch reference on the same card, with the engine's FLOP counts for TFLOP/s.
 flops_of () { awk -v s="$1" '$0 ~ "guided step" && index($0, s) == 1 { print $(NF-3) }' "$2"; }
 if python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
   fa=$(flops_of "(a)" "$out/bench-gpu-a.txt"); fb=$(flops_of "(b)" "$out/bench-gpu-b.txt")
-  run bench-pytorch 240 python3 tools/reference/bench_gpu_reference.py --seconds 3 \
-    ${fa:+--flops-a "$fa"} ${fb:+--flops-b "$fb"}
+  run bench-pytorch "$(left)" python3 tools/reference/bench_gpu_reference.py --seconds 2 \
+    --size b a ${fa:+--flops-a "$fa"} ${fb:+--flops-b "$fb"}
 else
   note "PyTorch with CUDA not available: the reference bench not run"
+fi
+
+# compute-sanitizer memcheck last, in what time is left: Philox, a cross-section of the ops
+# (every kernel family in both precisions), one model forward per precision.
+if command -v compute-sanitizer >/dev/null 2>&1; then
+  cs="compute-sanitizer --tool memcheck --error-exitcode 9 --leak-check no"
+  run memcheck-philox 60 $cs build-cuda/tests/gpu/test-cuda-philox -p /cuda/philox/1
+  run memcheck-ops "$(left)" $cs build-cuda/tests/gpu/test-cuda-ops \
+    -p /cuda/op/linear/unaligned-view -p /cuda/op/conv2d/down -p /cuda/op/conv-temporal \
+    -p /cuda/op/conv-transpose1d/odd -p /cuda/op/group-norm/silu -p /cuda/op/layer-norm/odd \
+    -p /cuda/op/axpby/broadcast -p /cuda/op/upsample/odd -p /cuda/op/concat/axis1 \
+    -p /cuda/op/slice -p /cuda/op/permute/3120 -p /cuda/op/rope/3-axes \
+    -p /cuda/op/rope/in-place -p /cuda/op/timestep/odd -p /cuda/op/attention/d48 \
+    -p /cuda/op/attention/d80 -p /cuda/op/attention/d512 -p /cuda/op/attention/one-key \
+    -p /cuda/op/attention/block-diagonal -p /cuda/op/attention/dv-differs
+  run memcheck-denoiser "$(left)" $cs build-cuda/tests/gpu/test-cuda-denoiser \
+    -p /cuda/jointdit/f32/cond/full -p /cuda/jointdit/bf16/null/block_diagonal
+else
+  note "compute-sanitizer not found: memcheck not run"
 fi
 
 note "done in $(( $(date +%s) - start )) s; status $status"
