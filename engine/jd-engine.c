@@ -77,15 +77,15 @@ estimate_sampling_bytes (JdEngine *engine, JsonObject *root)
   int n = 0;
   JsonObject *o;
   if ((o = jd_config_object (root, "config", "video_unet", NULL)) != NULL
-      && jd_config_int_array (o, "video_unet", "block_out_channels", 1, 1 << 20, 1, 8, channels,
+      && jd_config_int_array (o, "video_unet", "block_out_channels", 1, 1 << 20, -1, 8, channels,
                               &n, NULL) && n > 0)
     video_c0 = channels[0];
   if ((o = jd_config_object (root, "config", "audio_unet", NULL)) != NULL
-      && jd_config_int_array (o, "audio_unet", "block_out_channels", 1, 1 << 20, 1, 8, channels,
+      && jd_config_int_array (o, "audio_unet", "block_out_channels", 1, 1 << 20, -1, 8, channels,
                               &n, NULL) && n > 0)
     audio_c0 = channels[0];
   if ((o = jd_config_object (root, "config", "video_vae", NULL)) != NULL
-      && jd_config_int_array (o, "video_vae", "block_out_channels", 1, 1 << 20, 1, 8, channels,
+      && jd_config_int_array (o, "video_vae", "block_out_channels", 1, 1 << 20, -1, 8, channels,
                               &n, NULL) && n > 0)
     vae_c0 = channels[0];
   const JdModelInfo *info = &engine->info;
