@@ -7,8 +7,9 @@
  *                       (Cin, Cout, k) ConvTranspose weight is exactly that conv's filter.
  * The bias is added by a small kernel afterwards.
  *
- * F32 precision runs every algorithm with CUDNN_FMA_MATH, which excludes TF32 and tensor cores
- * (parity with the CPU to ~1e-6); BF16 precision takes whatever cuDNN ranks first, TF32 tensor
+ * F32 precision runs the direct-sum algorithms (implicit GEMM, GEMM, direct; no FFT or
+ * Winograd) with CUDNN_FMA_MATH, which excludes TF32 and tensor cores (parity with the CPU to
+ * ~1e-6); BF16 precision takes whatever cuDNN ranks first, TF32 tensor
  * cores on Ampere and newer. The algorithm (and its math type) cuDNN's heuristics rank first
  * among those whose workspace fits is remembered per shape.
  */
@@ -111,12 +112,31 @@ shape_key (const JdCudaBackend *self, const ConvShape *s, gboolean transposed)
  * (see math_for), since CUDNN_DEFAULT_MATH lets cuDNN use TF32 for float data on Ampere and
  * newer. */
 static gboolean
-acceptable (const JdCudaBackend *self, cudnnStatus_t status, size_t memory, cudnnMathType_t math)
+acceptable (const JdCudaBackend *self, cudnnStatus_t status, size_t memory, cudnnMathType_t math,
+            gboolean exact_family)
 {
   if (status != CUDNN_STATUS_SUCCESS || memory > MAX_WORKSPACE_BYTES)
     return FALSE;
-  return self->precision != JD_CUDA_PRECISION_F32
-         || math == CUDNN_FMA_MATH || math == CUDNN_DEFAULT_MATH;
+  if (self->precision != JD_CUDA_PRECISION_F32)
+    return TRUE;
+  /* F32 parity also rules out the FFT and Winograd transforms, whose rounding differs from a
+   * direct sum by more than the 1e-5 the F32 path promises. */
+  return exact_family && (math == CUDNN_FMA_MATH || math == CUDNN_DEFAULT_MATH);
+}
+
+static gboolean
+forward_is_direct_sum (cudnnConvolutionFwdAlgo_t algo)
+{
+  return algo == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM
+         || algo == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM
+         || algo == CUDNN_CONVOLUTION_FWD_ALGO_GEMM
+         || algo == CUDNN_CONVOLUTION_FWD_ALGO_DIRECT;
+}
+
+static gboolean
+backward_data_is_direct_sum (cudnnConvolutionBwdDataAlgo_t algo)
+{
+  return algo == CUDNN_CONVOLUTION_BWD_DATA_ALGO_0 || algo == CUDNN_CONVOLUTION_BWD_DATA_ALGO_1;
 }
 
 static cudnnMathType_t
@@ -146,7 +166,8 @@ choose_algorithm (JdCudaBackend *self, const ConvShape *s, gboolean transposed,
                                                    perf),
            "ranking convolution algorithms");
       for (int i = 0; i < returned && !found; i++)
-        if (acceptable (self, perf[i].status, perf[i].memory, perf[i].mathType))
+        if (acceptable (self, perf[i].status, perf[i].memory, perf[i].mathType,
+                        forward_is_direct_sum (perf[i].algo)))
           {
             choice->algo = perf[i].algo;
             choice->math = math_for (self, perf[i].mathType);
@@ -164,7 +185,8 @@ choose_algorithm (JdCudaBackend *self, const ConvShape *s, gboolean transposed,
                                                         &returned, perf),
            "ranking transposed-convolution algorithms");
       for (int i = 0; i < returned && !found; i++)
-        if (acceptable (self, perf[i].status, perf[i].memory, perf[i].mathType))
+        if (acceptable (self, perf[i].status, perf[i].memory, perf[i].mathType,
+                        backward_data_is_direct_sum (perf[i].algo)))
           {
             choice->algo = perf[i].algo;
             choice->math = math_for (self, perf[i].mathType);
