@@ -157,7 +157,12 @@ cuda_run (JdBackend *backend, const JdOp *op, GError **error)
                    jd_op_kind_name (op->kind));
       return FALSE;
     }
-  if (!run_table[op->kind] (self, op, error))
+  /* Kernels fail asynchronously: with JD_CUDA_SYNC=1 each op is waited for, so a fault is
+   * reported by the op that caused it rather than by a later call. */
+  if (!run_table[op->kind] (self, op, error)
+      || (self->sync_each_op
+          && !jd_cuda_check (cudaStreamSynchronize (self->stream),
+                             "running it (JD_CUDA_SYNC=1 waits after every op)", error)))
     {
       if (error != NULL && *error != NULL && !g_str_has_prefix ((*error)->message,
                                                                  jd_op_kind_name (op->kind)))
@@ -261,6 +266,7 @@ jd_cuda_backend_new (int device, JdCudaPrecision precision, GError **error)
   self->sm = prop.major * 10 + prop.minor;
   self->device_name = g_strdup_printf ("%s (sm_%d)", prop.name, self->sm);
   self->precision = precision_from_environment (precision);
+  self->sync_each_op = g_strcmp0 (g_getenv ("JD_CUDA_SYNC"), "1") == 0;
   g_autoptr (JdBackend) owned = (JdBackend *) self;  /* cuda_destroy cleans a partial one */
 
   if (!jd_cuda_check (cudaStreamCreateWithFlags (&self->stream, cudaStreamNonBlocking),

@@ -28,6 +28,7 @@ typedef struct {
   char             *device_name;
   int               sm;             /* compute capability × 10 + minor */
   JdCudaPrecision   precision;
+  gboolean          sync_each_op;   /* JD_CUDA_SYNC=1: wait after every op (error attribution) */
   cudaStream_t      stream;
   cudaMemPool_t     pool;           /* the device's default pool, kept (release threshold max) */
   cublasLtHandle_t  lt;

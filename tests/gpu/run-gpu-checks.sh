@@ -76,9 +76,10 @@ fi
 # --verbose prints every op's measured error. Without a GPU they exit 77 (skipped).
 export G_TEST_SRCDIR="$root/tests" G_TEST_BUILDDIR="$root/build-cuda/tests" \
   OMP_WAIT_POLICY=passive JD_TEST_THREADS=8
-run test-cuda-philox 60 build-cuda/tests/gpu/test-cuda-philox --verbose
-run test-cuda-ops 120 build-cuda/tests/gpu/test-cuda-ops --verbose
-run test-cuda-denoiser 150 build-cuda/tests/gpu/test-cuda-denoiser --verbose
+# JD_CUDA_SYNC=1: each op waits for the GPU, so a kernel fault names its own op.
+run test-cuda-philox 60 env JD_CUDA_SYNC=1 build-cuda/tests/gpu/test-cuda-philox --verbose
+run test-cuda-ops 120 env JD_CUDA_SYNC=1 build-cuda/tests/gpu/test-cuda-ops --verbose
+run test-cuda-denoiser 150 env JD_CUDA_SYNC=1 build-cuda/tests/gpu/test-cuda-denoiser --verbose
 grep -h "err = " "$out"/test-cuda-*.txt >"$out/parity-errors.txt" 2>/dev/null || true
 
 if [ -z "$cap" ]; then
