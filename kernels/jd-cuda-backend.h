@@ -25,7 +25,9 @@ typedef enum {
 int              jd_cuda_device_count            (char     **reason);
 
 /* A backend on device `device` (0-based). precision: as above; the environment variable
- * JD_CUDA_PRECISION=f32|bf16 overrides the default given here. Fails with JD_ERROR_UNSUPPORTED
+ * JD_CUDA_PRECISION=f32|bf16 overrides the default given here; JD_CUDA_SYNC=1 makes every op
+ * wait for the GPU, so an asynchronous kernel fault is reported by the op that caused it (slow;
+ * for debugging). Fails with JD_ERROR_UNSUPPORTED
  * when there is no usable device (the message says why) and JD_ERROR_BACKEND naming the call
  * when a library cannot be initialised. */
 JdBackend       *jd_cuda_backend_new             (int              device,
