@@ -6,8 +6,10 @@
 # Every result goes to OUTDIR (summary.txt first); the exit status is 1 if a check failed, 77
 # when there is no GPU (the tests then skip; nothing is measured). Order: build, GPU tests,
 # benchmarks, then memcheck in whatever is left of JD_GPU_CHECK_BUDGET (default 360 s).
-# With a build-cuda/ carried over from another machine, only the test binaries and
-# app/jointdit are needed (the tests run directly, not through meson).
+# With a build-cuda/ carried over from another machine (no nvcc there), only the test binaries
+# and app/jointdit are needed — carry build-cuda/tests/gpu and build-cuda/app/jointdit (≈ 24 MB,
+# built for sm_80/86/89/90); they still need the CUDA 13 runtime, cuBLASLt, cuDNN 9 and the
+# Debian libraries (GLib, json-glib, oneDNN, FFmpeg) on that machine.
 #
 # Needs: an NVIDIA driver new enough for the toolkit (CUDA 13 needs driver >= 580), nvcc,
 # cuBLASLt, cuDNN 9, and the project's build dependencies (tools/install-dependencies). Without
