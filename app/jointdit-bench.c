@@ -20,7 +20,8 @@
 #define USAGE                                                                           \
   "Usage: jointdit bench ops [--threads N] [--seconds S]\n"                             \
   "       jointdit bench model [--model PATH] [--steps N] [--threads N] [--guidance M]\n" \
-  "                            [--omega W] [--reference] [--seconds S]"
+  "                            [--omega W] [--reference] [--seconds S]\n"                 \
+  "       jointdit bench gpu [--size a|b] [--steps N] [--seconds S]"
 
 typedef struct _BenchRow BenchRow;
 
@@ -516,7 +517,7 @@ jd_cli_bench (int argc, char **argv)
   int n_threads = 0, steps = 25;
   double seconds = 1.0, omega = 2.0;
   gboolean reference = FALSE;
-  g_autofree char *model = NULL, *guidance = NULL;
+  g_autofree char *model = NULL, *guidance = NULL, *size = NULL;
   const GOptionEntry entries[] = {
     { "threads", 0, 0, G_OPTION_ARG_INT, &n_threads, "Worker threads (default: one per core)",
       "N" },
@@ -530,15 +531,19 @@ jd_cli_bench (int argc, char **argv)
     { "omega", 0, 0, G_OPTION_ARG_DOUBLE, &omega, "model: guidance scale ω (default: 2)", "W" },
     { "reference", 0, 0, G_OPTION_ARG_NONE, &reference,
       "model: also time the PyTorch reference in the same run", NULL },
+    { "size", 0, 0, G_OPTION_ARG_STRING, &size,
+      "gpu: a (25×576×1024) or b (12×256×256); default both", "a|b" },
     { NULL },
   };
-  g_autoptr (GOptionContext) context = g_option_context_new ("ops|model");
+  g_autoptr (GOptionContext) context = g_option_context_new ("ops|model|gpu");
   g_option_context_set_summary (context, "Measure the engine's speed against the machine's "
                                          "limits.\n\nModes:\n  ops    GEMM, convolutions and "
                                          "attention at the models' sizes, next to raw oneDNN "
                                          "and the FMA peak\n  model  a whole generation: FLOPs per denoiser call, ms "
                                          "per step, GFLOP/s, peak memory, end-to-end time, "
-                                         "optionally next to the PyTorch reference");
+                                         "optionally next to the PyTorch reference\n  gpu    the CUDA backend at full scale "
+                                         "(random weights): a guided step and a sampling, "
+                                         "TFLOP/s against the card's BF16 peak");
   g_option_context_add_main_entries (context, entries, NULL);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (context, &argc, &argv, &error))
@@ -553,6 +558,14 @@ jd_cli_bench (int argc, char **argv)
       return jd_cli_bench_model (model, steps, n_threads,
                                  guidance != NULL ? guidance : "joint-star", omega, reference,
                                  seconds);
+    }
+  if (argc == 2 && strcmp (argv[1], "gpu") == 0)
+    {
+      if (steps < 1 || steps > 10000 || !(seconds > 0.0 && seconds <= 600.0)
+          || (size != NULL && strcmp (size, "a") != 0 && strcmp (size, "b") != 0))
+        return jd_cli_fail (JD_EXIT_USAGE, "--size must be a or b, --steps 1 to 10000 and "
+                            "--seconds between 0 and 600\n" USAGE);
+      return jd_cli_bench_gpu (size, steps, seconds);
     }
   if (argc != 2 || strcmp (argv[1], "ops") != 0)
     return jd_cli_fail (JD_EXIT_USAGE, "%s\n" USAGE,

@@ -23,6 +23,9 @@ int jd_cli_convert (int argc, char **argv);
 int jd_cli_bench_model (const char *model, int steps, int n_threads, const char *guidance,
                         double omega, gboolean reference, double seconds);
 
+/* `jointdit bench gpu` (jointdit-bench-gpu.c); size NULL: both, "a" or "b": one. */
+int jd_cli_bench_gpu (const char *size, int steps, double seconds);
+
 /* Prints "jointdit: MESSAGE" on stderr and returns status. */
 int jd_cli_fail  (int status, const char *format, ...) G_GNUC_PRINTF (2, 3);
 

@@ -3,9 +3,13 @@
 
 #include <string.h>
 
+#include "jd-build-config.h"
 #include "jd-config-read.h"
 #include "jd-cpu-backend.h"
 #include "jd-error.h"
+#ifdef JD_HAVE_CUDA
+#include "jd-cuda-backend.h"
+#endif
 
 static const char *const device_names[] = { "auto", "cpu", "cuda" };
 
@@ -34,15 +38,64 @@ open_backend (JdDevice device, int n_threads, GError **error)
   switch (device)
     {
     case JD_DEVICE_CUDA:
+#ifdef JD_HAVE_CUDA
+      return jd_cuda_backend_new (0, JD_CUDA_PRECISION_BF16, error);
+#else
       g_set_error (error, JD_ERROR, JD_ERROR_UNSUPPORTED,
                    "this build has no CUDA backend; use --device cpu (or auto)");
       return NULL;
-    case JD_DEVICE_AUTO:  /* no GPU backend exists yet, so auto is the CPU */
+#endif
+    case JD_DEVICE_AUTO:
+#ifdef JD_HAVE_CUDA
+      /* The GPU when a usable one is there, else the CPU (saying why at debug level). */
+      if (jd_cuda_device_count (NULL) > 0)
+        {
+          g_autoptr (GError) cuda_error = NULL;
+          JdBackend *backend = jd_cuda_backend_new (0, JD_CUDA_PRECISION_BF16, &cuda_error);
+          if (backend != NULL)
+            return backend;
+          g_info ("--device auto: not using the GPU: %s", cuda_error->message);
+        }
+#endif
+      return jd_cpu_backend_new (n_threads, error);
     case JD_DEVICE_CPU:
     default:
       return jd_cpu_backend_new (n_threads, error);
     }
 }
+
+#ifdef JD_HAVE_CUDA
+/* A rough upper estimate of the activation memory one guided sampling step and the decoders
+ * take on top of the weights: the UNets' first level at batch 2 holds about two dozen tensors
+ * of the latent grid times their first width at once (skips, residuals, attention inputs), and
+ * the VAE decoder a handful at pixel size. The weights are already resident when this runs. */
+static gsize
+estimate_sampling_bytes (JdEngine *engine, JsonObject *root)
+{
+  int64_t video_c0 = 320, audio_c0 = 128, vae_c0 = 128;
+  int64_t channels[8];
+  int n = 0;
+  JsonObject *o;
+  if ((o = jd_config_object (root, "config", "video_unet", NULL)) != NULL
+      && jd_config_int_array (o, "video_unet", "block_out_channels", 1, 1 << 20, -1, 8, channels,
+                              &n, NULL) && n > 0)
+    video_c0 = channels[0];
+  if ((o = jd_config_object (root, "config", "audio_unet", NULL)) != NULL
+      && jd_config_int_array (o, "audio_unet", "block_out_channels", 1, 1 << 20, -1, 8, channels,
+                              &n, NULL) && n > 0)
+    audio_c0 = channels[0];
+  if ((o = jd_config_object (root, "config", "video_vae", NULL)) != NULL
+      && jd_config_int_array (o, "video_vae", "block_out_channels", 1, 1 << 20, -1, 8, channels,
+                              &n, NULL) && n > 0)
+    vae_c0 = channels[0];
+  const JdModelInfo *info = &engine->info;
+  const double video_level0 = 2.0 * info->video_latent[0] * info->video_latent[2]
+                              * info->video_latent[3] * video_c0 * 4;
+  const double audio_level0 = 2.0 * info->audio_latent[1] * info->audio_latent[2] * audio_c0 * 4;
+  const double decode = 6.0 * info->width * info->height * vae_c0 * 4;
+  return (gsize) (24.0 * (video_level0 + audio_level0) + decode);
+}
+#endif
 
 /* "shapes", "joint" and the decoders' configs → info. */
 static gboolean
@@ -202,6 +255,27 @@ jd_engine_open (const char *path, JdDevice device, int n_threads, GError **error
 
   if (!jd_preview_maps_read (root, (int) video[1], (int) audio[0], &engine->preview, error))
     return NULL;
+
+#ifdef JD_HAVE_CUDA
+  if (jd_backend_is_cuda (engine->backend))
+    {
+      g_autofree char *what = g_strdup_printf ("sampling with %s", path);
+      g_autoptr (GError) memory_error = NULL;
+      if (!jd_cuda_backend_check_memory (engine->backend, estimate_sampling_bytes (engine, root),
+                                         what, &memory_error))
+        {
+          if (device == JD_DEVICE_AUTO)
+            {
+              /* The offered fallback: the same bundle on the CPU. */
+              g_info ("--device auto: %s; using the CPU", memory_error->message);
+              g_clear_pointer (&engine, jd_engine_free);
+              return jd_engine_open (path, JD_DEVICE_CPU, n_threads, error);
+            }
+          g_propagate_error (error, g_steal_pointer (&memory_error));
+          return NULL;
+        }
+    }
+#endif
 
   JdModelInfo *info = &engine->info;
   info->path = engine->path;

@@ -23,7 +23,7 @@
 G_BEGIN_DECLS
 
 typedef enum {
-  JD_DEVICE_AUTO,   /* the fastest backend this build has (CPU until CUDA arrives) */
+  JD_DEVICE_AUTO,   /* a usable GPU when this build has CUDA, else the CPU */
   JD_DEVICE_CPU,
   JD_DEVICE_CUDA,
 } JdDevice;
@@ -39,7 +39,7 @@ typedef struct _JdEngine JdEngine;
 typedef struct {
   const char *path;            /* as given to jd_engine_open */
   const char *name;            /* the config's "name", else the file name without ".safetensors" */
-  const char *backend;         /* "cpu" */
+  const char *backend;         /* "cpu" or "cuda" */
   int         threads;
   int         frames;
   double      fps;             /* joint.video_fps */

@@ -1,14 +1,21 @@
 #include "jd-weights.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <string.h>
 
 #include "jd-error.h"
+#include "jd-ops.h"
 
 struct _JdWeights {
   JdSafetensors *file;     /* borrowed, may be NULL */
   JdBackend     *backend;
   GHashTable    *tensors;  /* name -> JdTensor, owned */
+  /* jd_weights_new_random: every tensor asked for is made up (Philox noise, counters advancing
+   * per tensor). */
+  gboolean       random;
+  uint64_t       random_seed;
+  uint64_t       random_offset;
 };
 
 JdWeights *
@@ -21,6 +28,41 @@ jd_weights_new (JdSafetensors *file,
   weights->tensors = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                             (GDestroyNotify) jd_tensor_free);
   return weights;
+}
+
+JdWeights *
+jd_weights_new_random (JdBackend *backend,
+                       uint64_t   seed)
+{
+  JdWeights *weights = jd_weights_new (NULL, backend);
+  weights->random = TRUE;
+  weights->random_seed = seed;
+  return weights;
+}
+
+/* A made-up weight of the requested shape on the store's backend: N(0, 1/fan_in) with fan_in
+ * the product of the dims after the first (1 for vectors), drawn on the backend itself so a
+ * full-scale model appears in a moment on a GPU. */
+static JdTensor *
+make_random (JdWeights     *weights,
+             const char    *name,
+             int            ndim,
+             const int64_t *shape,
+             GError       **error)
+{
+  g_autoptr (JdTensor) tensor = jd_tensor_new (weights->backend, JD_DTYPE_F32, ndim, shape, error);
+  if (tensor == NULL)
+    return NULL;
+  const int64_t n = jd_tensor_numel (tensor);
+  const int64_t fan_in = ndim >= 2 && shape[0] > 0 ? n / shape[0] : 1;
+  JD_TRY_NULL (jd_normal_noise (weights->backend, weights->random_seed, weights->random_offset,
+                                tensor, error));
+  JD_TRY_NULL (jd_unary (weights->backend, JD_UNARY_AFFINE, (float) (1.0 / sqrt ((double) MAX (fan_in, 1))),
+                         0.0f, tensor, tensor, error));
+  weights->random_offset += (uint64_t) n;
+  jd_tensor_mark_constant (tensor);
+  g_hash_table_insert (weights->tensors, g_strdup (name), tensor);
+  return g_steal_pointer (&tensor);
 }
 
 JdWeights *
@@ -130,6 +172,8 @@ lookup (JdWeights     *weights,
       return tensor;
     }
 
+  if (weights->random)
+    return make_random (weights, name, ndim, shape, error);
   const JdSafetensorsEntry *entry =
     weights->file != NULL ? jd_safetensors_lookup (weights->file, name) : NULL;
   if (entry == NULL)

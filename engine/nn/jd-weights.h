@@ -28,6 +28,11 @@ typedef struct _JdWeights JdWeights;
 /* A store over file (borrowed; may be NULL for a store filled only by jd_weights_add). */
 JdWeights      *jd_weights_new             (JdSafetensors   *file,
                                             JdBackend       *backend);
+/* A store with no file that makes up every tensor asked for, with the shape asked for: random
+ * N(0, 1/fan_in) values drawn on backend from Philox under seed. For benchmarks of models at
+ * sizes no file is shipped for (jointdit bench gpu); jd_weights_has stays FALSE for them. */
+JdWeights      *jd_weights_new_random      (JdBackend       *backend,
+                                            uint64_t         seed);
 /* A store over a bundle's tensors (the bundle is borrowed). */
 JdWeights      *jd_weights_new_for_bundle  (JdBundle        *bundle,
                                             JdBackend       *backend);

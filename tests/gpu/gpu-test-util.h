@@ -1,0 +1,95 @@
+/* gpu-test-util.h — what the GPU tests share: the skip when no GPU is usable (exit 77, which
+ * meson counts as skipped), copies between the CPU test backend and the CUDA backend, NaN
+ * poisoning on the device, and the error measure against the CPU's result. */
+#pragma once
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "jd-cuda-backend.h"
+#include "jd-error.h"
+#include "test-util.h"
+
+#define GPU_TEST_SKIP 77
+
+/* Exits with 77 (skipped) and the runtime's reason when there is no usable GPU. */
+static inline void
+gpu_test_require_device (void)
+{
+  char *reason = NULL;
+  if (jd_cuda_device_count (&reason) == 0)
+    {
+      printf ("SKIP: %s\n", reason ? reason : "no GPU");
+      free (reason);  /* g_strdup'd: g_free and free are the same allocator since GLib 2.46 */
+      exit (GPU_TEST_SKIP);
+    }
+}
+
+static inline JdBackend *
+gpu_test_backend (JdCudaPrecision precision)
+{
+  g_autoptr (GError) error = NULL;
+  JdBackend *backend = jd_cuda_backend_new (0, precision, &error);
+  if (backend == NULL)
+    {
+      /* A GPU the runtime lists but this build cannot use (too old) is a skip too. */
+      if (g_error_matches (error, JD_ERROR, JD_ERROR_UNSUPPORTED))
+        {
+          printf ("SKIP: %s\n", error->message);
+          exit (GPU_TEST_SKIP);
+        }
+      g_error ("%s", error->message);
+    }
+  return backend;
+}
+
+/* A copy of host tensor t on the GPU backend. */
+static inline JdTensor *
+gpu_test_upload (JdBackend *gpu, const JdTensor *t)
+{
+  g_autoptr (GError) error = NULL;
+  JdTensor *copy = jd_tensor_new (gpu, JD_DTYPE_F32, t->ndim, t->shape, &error);
+  g_assert_no_error (error);
+  g_assert_true (jd_tensor_upload_f32 (copy, t->data, &error));
+  g_assert_no_error (error);
+  return copy;
+}
+
+/* An output on the GPU filled with NaN, so elements the op does not write show. */
+static inline JdTensor *
+gpu_test_poisoned (JdBackend *gpu, int ndim, const int64_t *shape)
+{
+  g_autoptr (GError) error = NULL;
+  JdTensor *t = jd_tensor_new (gpu, JD_DTYPE_F32, ndim, shape, &error);
+  g_assert_no_error (error);
+  const gsize n = (gsize) jd_tensor_numel (t);
+  g_autofree float *nan = g_new (float, MAX (n, 1));
+  for (gsize i = 0; i < n; i++)
+    nan[i] = NAN;
+  g_assert_true (jd_tensor_upload_f32 (t, nan, &error));
+  g_assert_no_error (error);
+  return t;
+}
+
+/* The GPU tensor's values, downloaded (free with g_free). */
+static inline float *
+gpu_test_download (const JdTensor *t)
+{
+  g_autoptr (GError) error = NULL;
+  float *host = g_new (float, MAX (jd_tensor_numel (t), 1));
+  g_assert_true (jd_tensor_download_f32 (t, host, &error));
+  g_assert_no_error (error);
+  return host;
+}
+
+/* ‖gpu − cpu‖ / ‖cpu‖ for a GPU tensor against the CPU's result. */
+static inline double
+gpu_test_error (const JdTensor *gpu_out, const float *cpu, gsize n)
+{
+  g_autofree float *got = gpu_test_download (gpu_out);
+  g_autofree double *want = g_new (double, MAX (n, 1));
+  for (gsize i = 0; i < n; i++)
+    want[i] = cpu[i];
+  return jd_test_rel_error (got, want, n);
+}
