@@ -50,6 +50,15 @@ update_actions (JdsWindow *self)
   GAction *action = g_action_map_lookup_action (G_ACTION_MAP (self), "export");
   g_simple_action_set_enabled (G_SIMPLE_ACTION (action), self->result != NULL);
   gtk_stack_set_visible_child_name (self->run_stack, running ? "cancel" : "generate");
+  if (self->application != NULL)
+    {
+      GActionMap *app = G_ACTION_MAP (self->application);
+      g_simple_action_set_enabled (G_SIMPLE_ACTION (g_action_map_lookup_action (app, "generate")),
+                                   self->image_bytes != NULL && !running
+                                   && self->state != JDS_WINDOW_MODEL_ERROR);
+      g_simple_action_set_enabled (G_SIMPLE_ACTION (g_action_map_lookup_action (app, "cancel")),
+                                   running);
+    }
 }
 
 void
@@ -666,6 +675,7 @@ jds_window_setup (JdsWindow      *self,
   g_signal_connect_object (self->worker, "exported", G_CALLBACK (on_worker_exported), self, 0);
   g_signal_connect_object (self->worker, "model-loaded", G_CALLBACK (on_model_loaded), self, 0);
   g_signal_connect_object (self->worker, "model-failed", G_CALLBACK (on_model_failed), self, 0);
+  update_actions (self);
   if (jds_worker_get_model_info (self->worker) != NULL)
     on_model_loaded (self->worker, self);
   else if (jds_worker_get_model_error (self->worker) != NULL)
@@ -766,7 +776,7 @@ jds_window_init (JdsWindow *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   g_action_map_add_action_entries (G_ACTION_MAP (self), window_actions,
                                    G_N_ELEMENTS (window_actions), self);
-  g_object_bind_property (self->sidebar_button, "active", self->flap, "reveal-flap",
+  g_object_bind_property (self->flap, "reveal-flap", self->sidebar_button, "active",
                           G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
   adw_status_page_set_icon_name (self->status_page, JDS_APPLICATION_ID);
 #if JDS_DEVELOPMENT
