@@ -53,8 +53,9 @@ jds_history_row_new (JdsResult *result)
   g_autoptr (GdkTexture) thumbnail = make_thumbnail (result->frames);
   gtk_picture_set_paintable (self->thumbnail, GDK_PAINTABLE (thumbnail));
   /* Translators: a clip in the history, e.g. "Seed 42 · JointCFG*" */
-  g_autofree char *title = g_strdup_printf (_("Seed %" G_GUINT64_FORMAT " · %s"), result->seed,
-                                            mode_label (result->mode));
+  char seed[32];
+  g_snprintf (seed, sizeof seed, "%" G_GUINT64_FORMAT, result->seed);
+  g_autofree char *title = g_strdup_printf (_("Seed %s · %s"), seed, mode_label (result->mode));
   g_autofree char *subtitle = g_strdup_printf (_("ω %.1f / %.1f · %d steps · %s"),
                                                result->omega_video, result->omega_audio,
                                                result->steps, result->source_name);

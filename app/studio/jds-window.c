@@ -300,10 +300,12 @@ show_result (JdsWindow *self,
       self->result = result;
     }
   jds_preview_view_set_frames (self->preview_view, result->frames);
+  char seed[32];
+  g_snprintf (seed, sizeof seed, "%" G_GUINT64_FORMAT, result->seed);
   g_autofree char *text =
-    g_strdup_printf (_("Done in %.1f s · seed %" G_GUINT64_FORMAT " · %d steps"),
+    g_strdup_printf (_("Done in %.1f s · seed %s · %d steps"),
                      result->clip->condition_s + result->clip->sampling_s
-                     + result->clip->decode_s, result->seed, result->steps);
+                     + result->clip->decode_s, seed, result->steps);
   gtk_label_set_label (self->progress_label, text);
   update_actions (self);
 }
@@ -345,8 +347,9 @@ on_worker_finished (JdsWorker *worker,
   if (!gtk_window_is_active (GTK_WINDOW (self)))
     {
       g_autoptr (GNotification) notification = g_notification_new (_("Your Clip Is Ready"));
-      g_autofree char *body = g_strdup_printf (_("“%s” with seed %" G_GUINT64_FORMAT),
-                                               result->source_name, result->seed);
+      char seed[32];
+      g_snprintf (seed, sizeof seed, "%" G_GUINT64_FORMAT, result->seed);
+      g_autofree char *body = g_strdup_printf (_("“%s” with seed %s"), result->source_name, seed);
       g_notification_set_body (notification, body);
       g_application_send_notification (G_APPLICATION (self->application), "finished",
                                        notification);
