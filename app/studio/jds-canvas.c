@@ -465,6 +465,8 @@ jds_canvas_class_init (JdsCanvasClass *klass)
 static void
 jds_canvas_init (JdsCanvas *self)
 {
+  /* Keep the pictures inside the rounded corners. */
+  gtk_widget_set_overflow (GTK_WIDGET (self), GTK_OVERFLOW_HIDDEN);
   if (jds_canvas_gl_available ())
     use_gl (self);
   else
