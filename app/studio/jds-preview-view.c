@@ -77,6 +77,8 @@ jds_preview_view_set_frames (JdsPreviewView *self,
   clear_frame_bytes (self);
   g_clear_pointer (&self->frames, jds_frames_unref);
   self->frames = frames;
+  /* Empty canvases are black boxes that say nothing: the view appears with the first preview. */
+  gtk_widget_set_visible (self->layout, frames != NULL);
 
   if (frames == NULL)
     {
@@ -200,4 +202,5 @@ static void
 jds_preview_view_init (JdsPreviewView *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  gtk_widget_set_visible (self->layout, FALSE);
 }

@@ -16,6 +16,8 @@ struct _JdsWindow
   AdwWindowTitle    *window_title;
   AdwFlap           *flap;
   GtkToggleButton   *sidebar_button;
+  GtkWidget         *open_button;
+  GtkWidget         *export_button;
   JdsControls       *controls;
   GtkStack          *main_stack;
   GtkStack          *run_stack;
@@ -39,6 +41,7 @@ struct _JdsWindow
   char              *image_name;
   JdsResult         *result;
   guint              mailbox_tick;
+  guint              fold_idle;
   guint              inhibit_cookie;
   gboolean           close_confirmed;
   GtkFileChooserNative *chooser;

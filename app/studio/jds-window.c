@@ -604,12 +604,29 @@ jds_window_close_request (GtkWindow *window)
 
 /* ---- adaptive layout ---- */
 
+/* Applied from an idle callback: "folded" changes while the flap allocates, and showing or
+ * hiding header buttons there would resize widgets in the middle of the layout pass. */
+static gboolean
+apply_folded (gpointer data)
+{
+  JdsWindow *self = data;
+  gboolean folded = adw_flap_get_folded (self->flap);
+  self->fold_idle = 0;
+  jds_preview_view_set_compact (self->preview_view, folded);
+  /* At phone widths the header keeps only what has no other way in: Open and Export stay in
+   * the main menu. */
+  gtk_widget_set_visible (self->open_button, !folded);
+  gtk_widget_set_visible (self->export_button, !folded);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 on_folded_changed (AdwFlap    *flap,
                    GParamSpec *pspec,
                    JdsWindow  *self)
 {
-  jds_preview_view_set_compact (self->preview_view, adw_flap_get_folded (flap));
+  if (self->fold_idle == 0)
+    self->fold_idle = g_idle_add (apply_folded, self);
 }
 
 /* ---- accessors ---- */
@@ -703,6 +720,7 @@ jds_window_dispose (GObject *object)
   JdsWindow *self = JDS_WINDOW (object);
 
   end_run (self);
+  g_clear_handle_id (&self->fold_idle, g_source_remove);
   if (self->chooser != NULL)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
@@ -755,6 +773,8 @@ jds_window_class_init (JdsWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, JdsWindow, window_title);
   gtk_widget_class_bind_template_child (widget_class, JdsWindow, flap);
   gtk_widget_class_bind_template_child (widget_class, JdsWindow, sidebar_button);
+  gtk_widget_class_bind_template_child (widget_class, JdsWindow, open_button);
+  gtk_widget_class_bind_template_child (widget_class, JdsWindow, export_button);
   gtk_widget_class_bind_template_child (widget_class, JdsWindow, controls);
   gtk_widget_class_bind_template_child (widget_class, JdsWindow, main_stack);
   gtk_widget_class_bind_template_child (widget_class, JdsWindow, run_stack);

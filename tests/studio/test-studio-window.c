@@ -414,6 +414,46 @@ test_export (void)
   g_assert_cmpint (system (command), ==, 0);
 }
 
+/* ---- adaptive layout ---- */
+
+static gboolean
+flap_folded (gpointer data)
+{
+  GtkWidget *flap = gtk_widget_get_ancestor (jds_window_get_controls (data), ADW_TYPE_FLAP);
+  return adw_flap_get_folded (ADW_FLAP (flap));
+}
+
+static void
+test_narrow (void)
+{
+  studio_test_reset_settings (app);
+  /* GNOME's title bar has only a close button (Xvfb without a desktop shows three). */
+  g_object_set (gtk_settings_get_default (), "gtk-decoration-layout", "menu:close", NULL);
+  JdsWindow *window = jds_window_new (app);
+  gtk_window_set_default_size (GTK_WINDOW (window), 360, 640);
+  gtk_window_present (GTK_WINDOW (window));
+  show_window (window);
+  g_autofree char *image = studio_test_image_path ("progressive.jpg");
+  g_autoptr (GFile) file = g_file_new_for_path (image);
+  g_assert_true (jds_window_open_file (window, file, NULL));
+  /* At 360 px the settings fold away behind the sidebar button; the work view fits. */
+  g_assert_true (studio_test_wait (flap_folded, window, 10));
+  g_settings_set_int (jds_application_get_settings (app), "steps", 6);
+  jds_window_generate (window);
+  g_assert_true (wait_state (window, JDS_WINDOW_FINISHED, 120));
+  studio_test_spin (0.3);
+  /* The window can be 360 px wide (Xvfb without a window manager may place it a little wider). */
+  int min_width = 0;
+  gtk_widget_measure (GTK_WIDGET (window), GTK_ORIENTATION_HORIZONTAL, -1, &min_width, NULL,
+                      NULL, NULL);
+  g_assert_cmpint (min_width, <=, 360);
+  g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (window)), <=, 400);
+  g_autofree char *name = g_strdup_printf ("narrow-%s", path_suffix ());
+  g_free (studio_test_screenshot (GTK_WIDGET (window), name, 64));
+  gtk_window_destroy (GTK_WINDOW (window));
+  gtk_settings_reset_property (gtk_settings_get_default (), "gtk-decoration-layout");
+}
+
 /* ---- accessibility and translation ---- */
 
 static void
@@ -445,6 +485,7 @@ main (int argc, char **argv)
   g_test_add_func ("/studio/generate/finishes", test_generate_finishes);
   g_test_add_func ("/studio/generate/cancel", test_cancel);
   g_test_add_func ("/studio/export", test_export);
+  g_test_add_func ("/studio/narrow", test_narrow);
   g_test_add_func ("/studio/translation", test_translation);
   int status = g_test_run ();
   g_application_quit (G_APPLICATION (app));
