@@ -21,7 +21,8 @@ gboolean        studio_test_wait          (StudioTestCondition condition,
 /* Runs the main loop for seconds. */
 void            studio_test_spin          (double              seconds);
 
-/* Renders widget as it is drawn now (widget paintable → snapshot → the window's renderer). */
+/* Renders widget as it is drawn now (widget paintable → snapshot → the window's renderer);
+ * NULL when it has not been drawn yet. */
 GdkTexture     *studio_test_render        (GtkWidget          *widget);
 /* Number of distinct RGBA colours in texture (at most `cap` are counted). */
 guint           studio_test_count_colours (GdkTexture         *texture,

@@ -295,6 +295,82 @@ test_generate_finishes (void)
   studio_test_spin (0.3);
   g_autofree char *finished = g_strdup_printf ("finished-%s", path_suffix ());
   g_free (studio_test_screenshot (GTK_WIDGET (window), finished, 64));
+
+  /* The result was not exported: closing asks first and keeps the window. */
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  guint before = g_list_model_get_n_items (toplevels);
+  gtk_window_close (GTK_WINDOW (window));
+  studio_test_spin (0.2);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (window)));
+  g_assert_cmpuint (g_list_model_get_n_items (toplevels), ==, before + 1);
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr (GtkWindow) toplevel = g_list_model_get_item (toplevels, i);
+      if (ADW_IS_MESSAGE_DIALOG (toplevel))
+        {
+          g_assert_true (gtk_window_get_transient_for (toplevel) == GTK_WINDOW (window));
+          gtk_window_destroy (toplevel);
+          break;
+        }
+    }
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+static gboolean
+has_toplevel (gpointer data)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr (GObject) toplevel = g_list_model_get_item (toplevels, i);
+      if (G_TYPE_CHECK_INSTANCE_TYPE (toplevel, GPOINTER_TO_SIZE (data))
+          && gtk_widget_get_mapped (GTK_WIDGET (toplevel)))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+destroy_toplevels_of_type (GType type)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  for (guint i = g_list_model_get_n_items (toplevels); i > 0; i--)
+    {
+      g_autoptr (GObject) toplevel = g_list_model_get_item (toplevels, i - 1);
+      if (G_TYPE_CHECK_INSTANCE_TYPE (toplevel, type))
+        gtk_window_destroy (GTK_WINDOW (toplevel));
+    }
+}
+
+/* The secondary windows open from their actions and render. */
+static void
+test_secondary_windows (void)
+{
+  JdsWindow *window = new_window ();
+  show_window (window);
+  struct { const char *action; GType type; const char *name; } windows[] = {
+    { "app.preferences", ADW_TYPE_PREFERENCES_WINDOW, "preferences" },
+    { "app.about", ADW_TYPE_ABOUT_WINDOW, "about" },
+    { "win.show-help-overlay", GTK_TYPE_SHORTCUTS_WINDOW, "shortcuts" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (windows); i++)
+    {
+      g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), windows[i].action, NULL));
+      g_assert_true (studio_test_wait (has_toplevel, GSIZE_TO_POINTER (windows[i].type), 10));
+      studio_test_spin (0.3);
+      GListModel *toplevels = gtk_window_get_toplevels ();
+      for (guint k = 0; k < g_list_model_get_n_items (toplevels); k++)
+        {
+          g_autoptr (GObject) toplevel = g_list_model_get_item (toplevels, k);
+          if (G_TYPE_CHECK_INSTANCE_TYPE (toplevel, windows[i].type))
+            g_test_message ("%s: %s %d × %d", windows[i].name, G_OBJECT_TYPE_NAME (toplevel),
+                            gtk_widget_get_width (GTK_WIDGET (toplevel)),
+                            gtk_widget_get_height (GTK_WIDGET (toplevel)));
+          if (G_TYPE_CHECK_INSTANCE_TYPE (toplevel, windows[i].type))
+            g_free (studio_test_screenshot (GTK_WIDGET (toplevel), windows[i].name, 16));
+        }
+      destroy_toplevels_of_type (windows[i].type);
+    }
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
@@ -486,6 +562,7 @@ main (int argc, char **argv)
   g_test_add_func ("/studio/generate/cancel", test_cancel);
   g_test_add_func ("/studio/export", test_export);
   g_test_add_func ("/studio/narrow", test_narrow);
+  g_test_add_func ("/studio/secondary-windows", test_secondary_windows);
   g_test_add_func ("/studio/translation", test_translation);
   int status = g_test_run ();
   g_application_quit (G_APPLICATION (app));
