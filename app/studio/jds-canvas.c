@@ -101,6 +101,8 @@ update_picture (JdsCanvas *self)
       return;
     }
   g_autoptr (GdkTexture) texture = make_upscaled_texture (self);
+  gtk_picture_set_content_fit (GTK_PICTURE (self->child),
+                               self->colormap ? GTK_CONTENT_FIT_FILL : GTK_CONTENT_FIT_CONTAIN);
   gtk_picture_set_paintable (GTK_PICTURE (self->child), GDK_PAINTABLE (texture));
 }
 
@@ -247,12 +249,18 @@ on_gl_render (GtkGLArea    *area,
       self->texture_dirty = FALSE;
     }
 
-  /* Letterbox: the largest rectangle of the picture's aspect that fits the area. */
+  /* Pictures are letterboxed (the largest rectangle of their aspect that fits); a spectrogram is
+   * a plot and fills the area, so its time axis spans the width. */
   int scale = gtk_widget_get_scale_factor (GTK_WIDGET (area));
   int aw = gtk_widget_get_width (GTK_WIDGET (area)) * scale;
   int ah = gtk_widget_get_height (GTK_WIDGET (area)) * scale;
   double fit = MIN ((double) aw / self->width, (double) ah / self->height);
   int w = MAX (1, (int) (self->width * fit)), h = MAX (1, (int) (self->height * fit));
+  if (self->colormap)
+    {
+      w = aw;
+      h = ah;
+    }
   glViewport ((aw - w) / 2, (ah - h) / 2, w, h);
 
   glUseProgram (self->program);

@@ -21,6 +21,7 @@ typedef struct
   char           *model_name;
   char           *model_sha256;
   gboolean        exported;
+  guint           batch;           /* 0: a run of the window; else a compare batch */
 } JdsResult;
 
 #define JDS_TYPE_RESULT (jds_result_get_type ())

@@ -5,6 +5,7 @@
 
 #include "jd-image.h"
 #include "jds-config.h"
+#include "jds-compare-window.h"
 #include "jds-export.h"
 #include "jds-history-row.h"
 
@@ -49,6 +50,8 @@ update_actions (JdsWindow *self)
   gboolean running = self->state == JDS_WINDOW_RUNNING;
   GAction *action = g_action_map_lookup_action (G_ACTION_MAP (self), "export");
   g_simple_action_set_enabled (G_SIMPLE_ACTION (action), self->result != NULL);
+  action = g_action_map_lookup_action (G_ACTION_MAP (self), "compare");
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (action), self->image_bytes != NULL);
   gtk_stack_set_visible_child_name (self->run_stack, running ? "cancel" : "generate");
   if (self->application != NULL)
     {
@@ -337,6 +340,8 @@ on_worker_finished (JdsWorker *worker,
                     JdsResult *result,
                     JdsWindow *self)
 {
+  if (result->batch != 0)
+    return;  /* a compare run: the compare window shows it */
   drain_mailbox (self);
   end_run (self);
   show_result (self, result);
@@ -359,8 +364,11 @@ on_worker_finished (JdsWorker *worker,
 static void
 on_worker_failed (JdsWorker    *worker,
                   const GError *error,
+                  guint         batch,
                   JdsWindow    *self)
 {
+  if (batch != 0 || self->state != JDS_WINDOW_RUNNING)
+    return;
   drain_mailbox (self);
   end_run (self);
   jds_preview_view_set_frames (self->preview_view, NULL);
@@ -541,6 +549,23 @@ paste_action (GSimpleAction *action,
 }
 
 static void
+compare_action (GSimpleAction *action,
+                GVariant      *parameter,
+                gpointer       user_data)
+{
+  JdsWindow *self = user_data;
+  if (self->image_bytes == NULL)
+    {
+      jds_window_add_toast (self, _("Open an image first: drop one here or press Ctrl+O"));
+      return;
+    }
+  GtkWidget *compare = jds_compare_window_new (self->application, self->image_bytes,
+                                               self->image_name);
+  gtk_window_set_transient_for (GTK_WINDOW (compare), GTK_WINDOW (self));
+  gtk_window_present (GTK_WINDOW (compare));
+}
+
+static void
 toggle_sidebar_action (GSimpleAction *action,
                        GVariant      *parameter,
                        gpointer       user_data)
@@ -555,6 +580,7 @@ static const GActionEntry window_actions[] = {
   { "export", export_action },
   { "show-folder", show_folder_action, "s" },
   { "toggle-sidebar", toggle_sidebar_action },
+  { "compare", compare_action },
 };
 
 /* ---- closing ---- */

@@ -29,6 +29,8 @@ typedef struct
   char         *image_name;
   int           steps;
   guint64       seed;
+  JdGuidance   *guidance;     /* owned, or NULL for the shared one */
+  guint         batch;
   GCancellable *cancellable;
   /* JOB_EXPORT */
   JdsResult    *result;
@@ -56,6 +58,7 @@ typedef struct
   JdsResult   *result;
   GError      *error;
   char        *path;
+  guint        batch;
 } Event;
 
 struct _JdsWorker
@@ -92,6 +95,7 @@ struct _JdsWorker
   int           engine_threads;
   JdsResult    *latest;
   JdsFrames    *last_preview;
+  guint         current_batch;
 };
 
 G_DEFINE_FINAL_TYPE (JdsWorker, jds_worker, G_TYPE_OBJECT)
@@ -122,6 +126,7 @@ job_free (Job *job)
   g_clear_pointer (&job->image, g_bytes_unref);
   g_free (job->image_name);
   g_clear_object (&job->cancellable);
+  g_clear_pointer (&job->guidance, jd_guidance_free);
   g_clear_pointer (&job->result, jds_result_unref);
   g_free (job->path);
   g_free (job);
@@ -180,7 +185,7 @@ dispatch_event (gpointer data)
       if (event->kind == EVENT_FINISHED)
         g_signal_emit (self, signals[FINISHED], 0, event->result);
       else
-        g_signal_emit (self, signals[FAILED], 0, event->error);
+        g_signal_emit (self, signals[FAILED], 0, event->error, event->batch);
       break;
     case EVENT_EXPORTED:
       if (event->error == NULL && event->result != NULL)
@@ -275,7 +280,9 @@ on_progress (const JdProgress *progress,
              gpointer          user_data)
 {
   JdsWorker *self = user_data;
-  jds_mailbox_post_progress (self->mailbox, progress);
+  /* The mailbox feeds the main window: compare runs report only their results. */
+  if (self->current_batch == 0)
+    jds_mailbox_post_progress (self->mailbox, progress);
 }
 
 static void
@@ -291,7 +298,8 @@ on_preview (const JdPreview *preview,
   frames->total = preview->total;
   frames->fps = info->fps;
   frames->seconds = info->audio_seconds;
-  jds_mailbox_post_preview (self->mailbox, frames);
+  if (self->current_batch == 0)
+    jds_mailbox_post_preview (self->mailbox, frames);
   g_clear_pointer (&self->last_preview, jds_frames_unref);
   self->last_preview = frames;
 }
@@ -312,24 +320,27 @@ run_generation (JdsWorker *self,
   if (image == NULL)
     return NULL;
 
+  JdGuidance *guidance = job->guidance ? job->guidance : self->guidance;
   JdGenerateParams params;
   jd_generate_params_init (&params);
   params.steps = job->steps;
   params.seed = job->seed;
-  params.guidance = self->guidance;
+  params.guidance = guidance;
   params.cancellable = job->cancellable;
   params.on_progress = on_progress;
   params.on_preview = on_preview;
   params.user_data = self;
 
   g_clear_pointer (&self->last_preview, jds_frames_unref);
+  self->current_batch = job->batch;
   JdResult *clip = NULL;
   if (!jd_engine_generate (self->engine, image->pixels, image->width, image->height,
                            image->stride, &params, &clip, error))
     return NULL;
 
   JdsResult *result = jds_result_new (clip, self->last_preview);
-  JdGuidanceSnapshot snapshot = jd_guidance_snapshot (self->guidance);
+  JdGuidanceSnapshot snapshot = jd_guidance_snapshot (guidance);
+  result->batch = job->batch;
   result->source_bytes = g_bytes_ref (job->image);
   result->source_name = g_strdup (job->image_name);
   result->seed = job->seed;
@@ -401,6 +412,7 @@ worker_main (gpointer data)
               {
                 event->kind = EVENT_FAILED;
                 event->error = g_steal_pointer (&error);
+                event->batch = job->batch;
               }
             g_mutex_lock (&self->lock);
             g_ptr_array_remove (self->live, job->cancellable);
@@ -480,6 +492,18 @@ jds_worker_generate (JdsWorker  *self,
                      int         steps,
                      guint64     seed)
 {
+  jds_worker_generate_full (self, image, image_name, steps, seed, NULL, 0);
+}
+
+void
+jds_worker_generate_full (JdsWorker  *self,
+                          GBytes     *image,
+                          const char *image_name,
+                          int         steps,
+                          guint64     seed,
+                          JdGuidance *guidance,
+                          guint       batch)
+{
   g_return_if_fail (JDS_IS_WORKER (self));
   g_return_if_fail (image != NULL);
 
@@ -492,6 +516,8 @@ jds_worker_generate (JdsWorker  *self,
   job->image_name = g_strdup (image_name);
   job->steps = steps;
   job->seed = seed;
+  job->guidance = guidance;
+  job->batch = batch;
   job->cancellable = g_cancellable_new ();
   g_mutex_lock (&self->lock);
   g_ptr_array_add (self->live, g_object_ref (job->cancellable));
@@ -637,7 +663,7 @@ jds_worker_class_init (JdsWorkerClass *klass)
                                     NULL, NULL, NULL, G_TYPE_NONE, 1, JDS_TYPE_RESULT);
   /* Also for a cancelled run: the error is G_IO_ERROR_CANCELLED. */
   signals[FAILED] = g_signal_new ("failed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
-                                  NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_ERROR);
+                                  NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_ERROR, G_TYPE_UINT);
   signals[EXPORTED] = g_signal_new ("exported", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                                     NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING,
                                     G_TYPE_ERROR);

@@ -36,6 +36,16 @@ void               jds_worker_generate        (JdsWorker   *self,
                                                const char  *image_name,
                                                int          steps,
                                                guint64      seed);
+/* The same with guidance of its own (taken; NULL: the shared, steerable one) and a batch number
+ * that the result carries and "failed" reports (0: the window's own runs; compare runs use
+ * others, so each listener can tell its results apart). */
+void               jds_worker_generate_full   (JdsWorker   *self,
+                                               GBytes      *image,
+                                               const char  *image_name,
+                                               int          steps,
+                                               guint64      seed,
+                                               JdGuidance  *guidance,
+                                               guint        batch);
 /* Stops the running generation (within one step) and drops queued ones. */
 void               jds_worker_cancel          (JdsWorker   *self);
 /* Writes result (NULL: the newest result when the job's turn comes) to path: .mp4, .wav, or

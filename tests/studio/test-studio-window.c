@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "jds-canvas.h"
+#include "jds-compare-window.h"
 #include "jds-controls.h"
 #include "jds-preview-view.h"
 #include "jds-window.h"
@@ -490,6 +491,65 @@ test_export (void)
   g_assert_cmpint (system (command), ==, 0);
 }
 
+/* ---- compare ---- */
+
+static gboolean
+compare_done (gpointer data)
+{
+  JdsCompareWindow *compare = data;
+  return jds_compare_window_get_n_total (compare) > 0
+         && jds_compare_window_get_n_done (compare) == jds_compare_window_get_n_total (compare);
+}
+
+static void
+test_compare (void)
+{
+  JdsWindow *window = window_with_image ();
+  GSettings *settings = jds_application_get_settings (app);
+  g_settings_set_int (settings, "steps", 4);
+  g_settings_set_uint (settings, "seed", 77);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.compare", NULL));
+  g_assert_true (studio_test_wait (has_toplevel, GSIZE_TO_POINTER (JDS_TYPE_COMPARE_WINDOW), 10));
+  JdsCompareWindow *compare = NULL;
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr (GObject) toplevel = g_list_model_get_item (toplevels, i);
+      if (JDS_IS_COMPARE_WINDOW (toplevel))
+        compare = JDS_COMPARE_WINDOW (toplevel);
+    }
+  g_assert_nonnull (compare);
+
+  /* A list that is not numbers is refused. */
+  g_assert_false (jds_compare_window_start (compare, JDS_COMPARE_OMEGA, "1, lots"));
+  g_assert_cmpuint (jds_compare_window_get_n_total (compare), ==, 0);
+
+  g_assert_true (jds_compare_window_start (compare, JDS_COMPARE_OMEGA, "0.5, 3"));
+  g_assert_true (studio_test_wait (compare_done, compare, 120));
+  JdsResult *a = jds_compare_window_get_result (compare, 0);
+  JdsResult *b = jds_compare_window_get_result (compare, 1);
+  g_assert_cmpfloat (a->omega_video, ==, 0.5);
+  g_assert_cmpfloat (b->omega_video, ==, 3.0);
+  g_assert_cmpuint (a->seed, ==, 77);
+  g_assert_cmpuint (b->seed, ==, 77);
+  /* Different guidance, different clips, from one image and seed. */
+  g_assert_cmpint (memcmp (a->clip->frames, b->clip->frames,
+                           (gsize) a->clip->n_frames * a->clip->width * a->clip->height * 4), !=, 0);
+  /* The main window's state and history are not touched by compare runs. */
+  g_assert_cmpint (jds_window_get_state (window), ==, JDS_WINDOW_READY);
+
+  g_assert_true (jds_compare_window_start (compare, JDS_COMPARE_MODE, NULL));
+  g_assert_true (studio_test_wait (compare_done, compare, 180));
+  g_assert_cmpuint (jds_compare_window_get_n_total (compare), ==, 4);
+  for (guint i = 0; i < 4; i++)
+    g_assert_cmpint (((JdsResult *) jds_compare_window_get_result (compare, i))->mode, ==, i);
+  studio_test_spin (0.3);
+  g_autofree char *name = g_strdup_printf ("compare-%s", path_suffix ());
+  g_free (studio_test_screenshot (GTK_WIDGET (compare), name, 64));
+  gtk_window_destroy (GTK_WINDOW (compare));
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 /* ---- adaptive layout ---- */
 
 static gboolean
@@ -561,6 +621,7 @@ main (int argc, char **argv)
   g_test_add_func ("/studio/generate/finishes", test_generate_finishes);
   g_test_add_func ("/studio/generate/cancel", test_cancel);
   g_test_add_func ("/studio/export", test_export);
+  g_test_add_func ("/studio/compare", test_compare);
   g_test_add_func ("/studio/narrow", test_narrow);
   g_test_add_func ("/studio/secondary-windows", test_secondary_windows);
   g_test_add_func ("/studio/translation", test_translation);
