@@ -329,8 +329,14 @@ static void
 jds_compare_window_dispose (GObject *object)
 {
   JdsCompareWindow *self = JDS_COMPARE_WINDOW (object);
-  if (self->batch != 0 && self->n_done < self->columns->len && self->application != NULL)
-    jds_worker_cancel (jds_application_get_worker (self->application));
+  if (self->application != NULL)
+    {
+      JdsWorker *worker = jds_application_get_worker (self->application);
+      if (self->batch != 0 && self->columns != NULL && self->n_done < self->columns->len)
+        jds_worker_cancel (worker);
+      g_signal_handlers_disconnect_by_data (worker, self);
+      self->application = NULL;
+    }
   if (self->tick_id != 0)
     gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->tick_id);
   self->tick_id = 0;

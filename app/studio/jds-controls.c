@@ -247,6 +247,8 @@ jds_controls_dispose (GObject *object)
   if (self->chooser != NULL)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
+  if (self->settings != NULL)
+    g_signal_handlers_disconnect_by_data (self->settings, self);
   g_clear_object (&self->settings);
   g_clear_pointer (&self->model_summary, g_free);
   gtk_widget_dispose_template (GTK_WIDGET (self), JDS_TYPE_CONTROLS);

@@ -90,6 +90,8 @@ jds_preferences_window_dispose (GObject *object)
   if (self->chooser != NULL)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
+  if (self->settings != NULL)
+    g_signal_handlers_disconnect_by_data (self->settings, self);
   g_clear_object (&self->settings);
   gtk_widget_dispose_template (GTK_WIDGET (self), JDS_TYPE_PREFERENCES_WINDOW);
   G_OBJECT_CLASS (jds_preferences_window_parent_class)->dispose (object);

@@ -753,6 +753,9 @@ jds_window_dispose (GObject *object)
   g_clear_pointer (&self->image_bytes, g_bytes_unref);
   g_clear_pointer (&self->image_name, g_free);
   g_clear_pointer (&self->result, jds_result_unref);
+  /* Destroyed windows may outlive their template children for a while: stop listening now. */
+  if (self->worker != NULL)
+    g_signal_handlers_disconnect_by_data (self->worker, self);
   g_clear_object (&self->settings);
   g_clear_object (&self->worker);
   gtk_widget_dispose_template (GTK_WIDGET (self), JDS_TYPE_WINDOW);

@@ -491,6 +491,32 @@ test_export (void)
   g_assert_cmpint (system (command), ==, 0);
 }
 
+/* ---- a model that cannot be loaded ---- */
+
+static void
+test_model_error (void)
+{
+  JdsWindow *window = window_with_image ();
+  GSettings *settings = jds_application_get_settings (app);
+  g_autofree char *missing = g_build_filename (g_get_tmp_dir (), "no-such-model.safetensors", NULL);
+  g_settings_set_string (settings, "model-path", missing);
+  /* The error page says what is wrong, and Generate is off until a model loads. */
+  g_assert_true (wait_state (window, JDS_WINDOW_MODEL_ERROR, 30));
+  const GError *error = jds_worker_get_model_error (jds_application_get_worker (app));
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, "no-such-model.safetensors"));
+  g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (app), "generate"));
+  studio_test_spin (0.3);
+  g_autofree char *name = g_strdup_printf ("model-error-%s", path_suffix ());
+  g_free (studio_test_screenshot (GTK_WIDGET (window), name, 16));
+
+  /* "Use the Built-in Model" brings the studio back. */
+  g_action_group_activate_action (G_ACTION_GROUP (app), "reset-model", NULL);
+  g_assert_true (wait_state (window, JDS_WINDOW_READY, 30));
+  g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (app), "generate"));
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 /* ---- compare ---- */
 
 static gboolean
@@ -622,6 +648,7 @@ main (int argc, char **argv)
   g_test_add_func ("/studio/generate/cancel", test_cancel);
   g_test_add_func ("/studio/export", test_export);
   g_test_add_func ("/studio/compare", test_compare);
+  g_test_add_func ("/studio/model-error", test_model_error);
   g_test_add_func ("/studio/narrow", test_narrow);
   g_test_add_func ("/studio/secondary-windows", test_secondary_windows);
   g_test_add_func ("/studio/translation", test_translation);
