@@ -2,6 +2,7 @@
 #include "jds-canvas.h"
 
 #include <epoxy/gl.h>
+#include <math.h>
 #include <string.h>
 
 #include "jds-spectrogram.h"
@@ -45,10 +46,16 @@ jds_canvas_gl_available (void)
     {
       g_autoptr (GError) error = NULL;
       GdkDisplay *display = gdk_display_get_default ();
-      available = display != NULL && gdk_display_prepare_gl (display, &error);
+      /* With GTK's cairo renderer every GL area is read back into memory each frame: pictures
+       * upscaled in code are cheaper there, and look the same. */
+      if (g_strcmp0 (g_getenv ("GSK_RENDERER"), "cairo") == 0)
+        g_set_error_literal (&error, GDK_GL_ERROR, GDK_GL_ERROR_NOT_AVAILABLE,
+                             "GSK_RENDERER=cairo draws without GL");
+      else if (display == NULL)
+        g_set_error_literal (&error, GDK_GL_ERROR, GDK_GL_ERROR_NOT_AVAILABLE, "no display");
+      available = error == NULL && gdk_display_prepare_gl (display, &error);
       if (!available)
-        g_debug ("Preview canvas without GL (pictures upscaled in code): %s",
-                 error ? error->message : "no display");
+        g_debug ("Preview canvas without GL (pictures upscaled in code): %s", error->message);
       g_once_init_leave (&once, 1);
     }
   return available;
@@ -56,13 +63,21 @@ jds_canvas_gl_available (void)
 
 /* ---- the fallback: upscaled GdkMemoryTextures in a GtkPicture ---- */
 
-/* Upscales by a whole factor so the picture is at least 512 px on its longer side; GtkPicture's
- * own smoothing then only blends the edges of big blocks, which keeps them looking crisp. */
+/* Upscales by a whole factor to about the size the picture is shown at (512 px before the
+ * first allocation); GtkPicture's own smoothing then only blends the edges of big blocks, which
+ * keeps them crisp, and never has to shrink a much larger texture (slow with cairo). */
 static GdkTexture *
 make_upscaled_texture (JdsCanvas *self)
 {
-  int longest = MAX (self->width, self->height);
-  int factor = MAX (1, (512 + longest - 1) / longest);
+  int scale = gtk_widget_get_scale_factor (GTK_WIDGET (self));
+  int shown_w = gtk_widget_get_width (GTK_WIDGET (self)) * scale;
+  int shown_h = gtk_widget_get_height (GTK_WIDGET (self)) * scale;
+  int factor;
+  if (shown_w > 0 && shown_h > 0)
+    factor = MAX (1, (int) ceil (MIN ((double) shown_w / self->width,
+                                      (double) shown_h / self->height)));
+  else
+    factor = MAX (1, (512 + MAX (self->width, self->height) - 1) / MAX (self->width, self->height));
   while (factor > 1 && (gint64) self->width * self->height * factor * factor > 8 * 1024 * 1024)
     factor--;
   int w = self->width * factor, h = self->height * factor;

@@ -29,7 +29,7 @@ gboolean   jds_canvas_get_uses_gl  (JdsCanvas *self);
 /* How many pictures it was given (tests watch previews arrive). */
 guint      jds_canvas_get_serial   (JdsCanvas *self);
 
-/* Whether GL can be used on the default display (asked once). */
+/* Whether GL can be used on the default display and GTK composites with GL (asked once). */
 gboolean   jds_canvas_gl_available (void);
 
 G_END_DECLS

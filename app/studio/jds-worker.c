@@ -5,6 +5,13 @@
  * short work. */
 #include "jds-worker.h"
 
+#include <errno.h>
+#ifdef __linux__
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 #include "jd-data-paths.h"
 #include "jd-image.h"
 #include "jds-export.h"
@@ -377,10 +384,28 @@ run_export (JdsWorker *self,
   post_event (self, event);
 }
 
+/* The sampler's threads (this one and the OpenMP threads it starts, which inherit its nice
+ * value) yield to the GUI thread: on Linux nice values are per thread, and ten steps down gives
+ * the main loop about ten times their share of the CPU when both want it, so drawing stays
+ * smooth while every core samples. */
+static void
+lower_worker_priority (void)
+{
+#ifdef __linux__
+  pid_t tid = (pid_t) syscall (SYS_gettid);
+  errno = 0;
+  int nice_value = getpriority (PRIO_PROCESS, (id_t) tid);
+  if (errno == 0 && setpriority (PRIO_PROCESS, (id_t) tid, MIN (nice_value + 10, 19)) != 0)
+    g_debug ("Could not lower the worker thread's priority: %s", g_strerror (errno));
+#endif
+}
+
 static gpointer
 worker_main (gpointer data)
 {
   JdsWorker *self = data;
+
+  lower_worker_priority ();
 
   for (;;)
     {
@@ -403,8 +428,13 @@ worker_main (gpointer data)
             Event *event = g_new0 (Event, 1);
             if (result != NULL)
               {
-                g_clear_pointer (&self->latest, jds_result_unref);
-                self->latest = jds_result_ref (result);
+                /* "The newest result" that a scripted export writes is the window's, never a
+                 * column of a comparison. */
+                if (job->batch == 0)
+                  {
+                    g_clear_pointer (&self->latest, jds_result_unref);
+                    self->latest = jds_result_ref (result);
+                  }
                 event->kind = EVENT_FINISHED;
                 event->result = result;
               }
