@@ -25,6 +25,10 @@ struct _JdsCanvas
   GLuint     texture;
   GLint      colormap_location;
   gboolean   texture_dirty;
+
+  /* Fallback: the upscale factor of the texture shown, redone when the size changes a lot. */
+  int        factor;
+  guint      refit_idle;
 };
 
 G_DEFINE_FINAL_TYPE (JdsCanvas, jds_canvas, GTK_TYPE_WIDGET)
@@ -80,6 +84,7 @@ make_upscaled_texture (JdsCanvas *self)
     factor = MAX (1, (512 + MAX (self->width, self->height) - 1) / MAX (self->width, self->height));
   while (factor > 1 && (gint64) self->width * self->height * factor * factor > 8 * 1024 * 1024)
     factor--;
+  self->factor = factor;
   int w = self->width * factor, h = self->height * factor;
   gsize stride = (gsize) w * 4;
   guint8 *out = g_malloc (stride * h);
@@ -119,6 +124,49 @@ update_picture (JdsCanvas *self)
   gtk_picture_set_content_fit (GTK_PICTURE (self->child),
                                self->colormap ? GTK_CONTENT_FIT_FILL : GTK_CONTENT_FIT_CONTAIN);
   gtk_picture_set_paintable (GTK_PICTURE (self->child), GDK_PAINTABLE (texture));
+}
+
+static gboolean
+refit_picture (gpointer data)
+{
+  JdsCanvas *self = data;
+  self->refit_idle = 0;
+  if (!self->uses_gl)
+    update_picture (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+jds_canvas_measure (GtkWidget      *widget,
+                    GtkOrientation  orientation,
+                    int             for_size,
+                    int            *minimum,
+                    int            *natural,
+                    int            *minimum_baseline,
+                    int            *natural_baseline)
+{
+  JdsCanvas *self = JDS_CANVAS (widget);
+  gtk_widget_measure (self->child, orientation, for_size, minimum, natural, minimum_baseline,
+                      natural_baseline);
+}
+
+static void
+jds_canvas_size_allocate (GtkWidget *widget,
+                          int        width,
+                          int        height,
+                          int        baseline)
+{
+  JdsCanvas *self = JDS_CANVAS (widget);
+  gtk_widget_allocate (self->child, width, height, baseline, NULL);
+  if (self->uses_gl || self->rgba == NULL || self->refit_idle != 0)
+    return;
+  /* A texture made for a much smaller or larger size would be blurred or shrunk by GTK:
+   * make it again for this size, after the layout pass. */
+  int scale = gtk_widget_get_scale_factor (widget);
+  int factor = MAX (1, (int) ceil (MIN ((double) width * scale / self->width,
+                                        (double) height * scale / self->height)));
+  if (factor != self->factor)
+    self->refit_idle = g_idle_add (refit_picture, self);
 }
 
 /* ---- GL ---- */
@@ -420,6 +468,7 @@ static void
 jds_canvas_dispose (GObject *object)
 {
   JdsCanvas *self = JDS_CANVAS (object);
+  g_clear_handle_id (&self->refit_idle, g_source_remove);
   g_clear_pointer (&self->child, gtk_widget_unparent);
   g_clear_pointer (&self->rgba, g_bytes_unref);
   G_OBJECT_CLASS (jds_canvas_parent_class)->dispose (object);
@@ -480,7 +529,8 @@ jds_canvas_class_init (JdsCanvasClass *klass)
                           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
-  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
+  widget_class->measure = jds_canvas_measure;
+  widget_class->size_allocate = jds_canvas_size_allocate;
   gtk_widget_class_set_css_name (widget_class, "jds-canvas");
   gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
 }
