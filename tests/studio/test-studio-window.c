@@ -491,6 +491,46 @@ test_export (void)
   g_assert_cmpint (system (command), ==, 0);
 }
 
+/* ---- history ---- */
+
+static void
+test_history_restores (void)
+{
+  JdsWindow *window = window_with_image ();
+  GSettings *settings = jds_application_get_settings (app);
+  g_settings_set_int (settings, "steps", 3);
+  g_settings_set_string (settings, "seed-policy", "keep");
+
+  g_settings_set_uint (settings, "seed", 5);
+  g_settings_set_double (settings, "omega-video", 1.5);
+  jds_window_generate (window);
+  g_assert_true (wait_state (window, JDS_WINDOW_FINISHED, 120));
+  JdsResult *first = jds_window_get_result (window);
+
+  g_settings_set_uint (settings, "seed", 9);
+  g_settings_set_double (settings, "omega-video", 4.0);
+  g_settings_set_string (settings, "guidance-mode", "cfg");
+  jds_window_generate (window);
+  g_assert_true (wait_state (window, JDS_WINDOW_FINISHED, 120));
+  g_assert_true (jds_window_get_result (window) != first);
+
+  /* The newest is on top; activating the older one brings back its clip and its settings. */
+  GtkListBox *history = jds_controls_get_history (JDS_CONTROLS (jds_window_get_controls (window)));
+  GtkListBoxRow *older = gtk_list_box_get_row_at_index (history, 1);
+  g_assert_nonnull (older);
+  g_assert_null (gtk_list_box_get_row_at_index (history, 2));
+  g_signal_emit_by_name (history, "row-activated", older);
+  g_assert_true (jds_window_get_result (window) == first);
+  g_assert_cmpuint (g_settings_get_uint (settings, "seed"), ==, 5);
+  g_assert_cmpfloat (g_settings_get_double (settings, "omega-video"), ==, 1.5);
+  g_autofree char *mode = g_settings_get_string (settings, "guidance-mode");
+  g_assert_cmpstr (mode, ==, "joint-star");
+  g_assert_cmpint (jds_window_get_state (window), ==, JDS_WINDOW_FINISHED);
+  g_assert_true (jds_preview_view_get_frames (JDS_PREVIEW_VIEW (jds_window_get_preview_view (window)))
+                 == first->frames);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 /* ---- a model that cannot be loaded ---- */
 
 static void
@@ -648,6 +688,7 @@ main (int argc, char **argv)
   g_test_add_func ("/studio/generate/cancel", test_cancel);
   g_test_add_func ("/studio/export", test_export);
   g_test_add_func ("/studio/compare", test_compare);
+  g_test_add_func ("/studio/history", test_history_restores);
   g_test_add_func ("/studio/model-error", test_model_error);
   g_test_add_func ("/studio/narrow", test_narrow);
   g_test_add_func ("/studio/secondary-windows", test_secondary_windows);
