@@ -92,6 +92,24 @@ studio_test_count_colours (GdkTexture *texture,
   return g_hash_table_size (seen);
 }
 
+static gboolean
+transition_running (GtkWidget *widget)
+{
+  if (GTK_IS_STACK (widget) && gtk_stack_get_transition_running (GTK_STACK (widget)))
+    return TRUE;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child;
+       child = gtk_widget_get_next_sibling (child))
+    if (transition_running (child))
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+transitions_done (gpointer data)
+{
+  return !transition_running (data);
+}
+
 char *
 studio_test_screenshot (GtkWidget  *widget,
                         const char *name,
@@ -102,6 +120,8 @@ studio_test_screenshot (GtkWidget  *widget,
   g_assert_cmpint (g_mkdir_with_parents (folder, 0755), ==, 0);
   g_autofree char *file = g_strconcat (name, ".png", NULL);
   char *path = g_build_filename (folder, file, NULL);
+  /* A page that is still fading in would make the picture half of two states. */
+  studio_test_wait (transitions_done, widget, 5);
   g_autoptr (GdkTexture) texture = studio_test_render (widget);
   /* A window that has just been mapped may not have drawn its first frame yet. */
   for (int i = 0; texture == NULL && i < 50; i++)

@@ -277,6 +277,8 @@ test_generate_finishes (void)
   g_assert_cmpuint (serial_preview, >=, 1);
   g_assert_true (g_str_has_prefix (jds_window_get_progress_text (window), "Step ")
                  || g_str_has_prefix (jds_window_get_progress_text (window), "Schritt "));
+  /* The work page is up (not the start page), with the preview in it. */
+  g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (view)));
   g_autofree char *running = g_strdup_printf ("running-%s", path_suffix ());
   g_free (studio_test_screenshot (GTK_WIDGET (window), running, 64));
   g_autofree char *canvas = g_strdup_printf ("running-canvas-%s", path_suffix ());
