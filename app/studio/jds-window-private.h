@@ -1,0 +1,58 @@
+/* jds-window-private.h — what the files of JdsWindow share. */
+#pragma once
+
+#include "jds-window.h"
+#include "jds-controls.h"
+#include "jds-preview-view.h"
+
+G_BEGIN_DECLS
+
+struct _JdsWindow
+{
+  AdwApplicationWindow parent_instance;
+
+  /* Template children. */
+  AdwToastOverlay   *toast_overlay;
+  AdwWindowTitle    *window_title;
+  AdwFlap           *flap;
+  GtkToggleButton   *sidebar_button;
+  GtkWidget         *open_button;
+  GtkWidget         *export_button;
+  JdsControls       *controls;
+  GtkStack          *main_stack;
+  GtkStack          *run_stack;
+  AdwStatusPage     *status_page;
+  AdwStatusPage     *error_page;
+  GtkPicture        *source_picture;
+  GtkLabel          *source_name_label;
+  GtkLabel          *source_detail_label;
+  GtkProgressBar    *progress_bar;
+  GtkLabel          *progress_label;
+  JdsPreviewView    *preview_view;
+  GtkWidget         *player_box;
+  GtkVideo          *player;
+
+  JdsApplication    *application;
+  GSettings         *settings;
+  JdsWorker         *worker;
+
+  JdsWindowState     state;
+  GBytes            *image_bytes;
+  char              *image_name;
+  JdsResult         *result;
+  guint              mailbox_tick;
+  guint              fold_idle;
+  guint              inhibit_cookie;
+  gboolean           close_confirmed;
+  GtkFileChooserNative *chooser;
+  GtkDropTarget     *drop_target;
+};
+
+/* jds-window-dnd.c: the drop target, the clipboard and the open dialog. */
+void _jds_window_dnd_init      (JdsWindow *self);
+void _jds_window_open_dialog   (JdsWindow *self);
+void _jds_window_paste         (JdsWindow *self);
+void _jds_window_set_state     (JdsWindow *self,
+                                JdsWindowState state);
+
+G_END_DECLS

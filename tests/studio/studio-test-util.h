@@ -1,0 +1,38 @@
+/* studio-test-util.h — what the studio's GUI tests share: the application, waiting on the main
+ * loop with a timeout, and window screenshots rendered to PNG and checked not blank. */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "jds-application.h"
+
+G_BEGIN_DECLS
+
+/* A registered, non-unique application (startup has run: settings, worker, model loading). */
+JdsApplication *studio_test_application   (void);
+/* Resets every key of the application's settings to its default. */
+void            studio_test_reset_settings (JdsApplication *app);
+
+typedef gboolean (*StudioTestCondition) (gpointer data);
+/* Runs the main loop until condition(data) holds; FALSE after timeout_s seconds. */
+gboolean        studio_test_wait          (StudioTestCondition condition,
+                                           gpointer            data,
+                                           double              timeout_s);
+/* Runs the main loop for seconds. */
+void            studio_test_spin          (double              seconds);
+
+/* Renders widget as it is drawn now (widget paintable → snapshot → the window's renderer);
+ * NULL when it has not been drawn yet. */
+GdkTexture     *studio_test_render        (GtkWidget          *widget);
+/* Number of distinct RGBA colours in texture (at most `cap` are counted). */
+guint           studio_test_count_colours (GdkTexture         *texture,
+                                           guint               cap);
+/* Saves a screenshot of widget as $G_TEST_BUILDDIR/screenshots/NAME.png, checks that it has at
+ * least min_colours colours, and returns the path. */
+char           *studio_test_screenshot    (GtkWidget          *widget,
+                                           const char         *name,
+                                           guint               min_colours);
+/* A test picture from tests/media/fixtures. */
+char           *studio_test_image_path    (const char         *name);
+
+G_END_DECLS

@@ -1,0 +1,703 @@
+/* test-studio-window.c — the studio's window driven as a person would: drops, controls bound to
+ * settings, a generation on the test bundle with previews, cancel, export, and screenshots of
+ * each state on the GL path or (GDK_DEBUG=gl-disable) the picture fallback.
+ *
+ * JDS_TEST_EXPECT_GL=1 or 0 says which drawing path the run must take. */
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+#include <locale.h>
+#include <string.h>
+
+#include "jds-canvas.h"
+#include "jds-compare-window.h"
+#include "jds-controls.h"
+#include "jds-preview-view.h"
+#include "jds-window.h"
+#include "studio-test-util.h"
+
+static JdsApplication *app;
+
+static JdsWindow *
+new_window (void)
+{
+  studio_test_reset_settings (app);
+  JdsWindow *window = jds_window_new (app);
+  gtk_window_set_default_size (GTK_WINDOW (window), 1000, 700);
+  gtk_window_present (GTK_WINDOW (window));
+  return window;
+}
+
+static gboolean
+window_mapped (gpointer data)
+{
+  return gtk_widget_get_mapped (data) && gtk_widget_get_width (data) > 0;
+}
+
+static gboolean
+model_ready (gpointer data)
+{
+  return jds_worker_get_model_info (jds_application_get_worker (app)) != NULL;
+}
+
+static void
+show_window (JdsWindow *window)
+{
+  g_assert_true (studio_test_wait (window_mapped, window, 10));
+  g_assert_true (studio_test_wait (model_ready, NULL, 30));
+  studio_test_spin (0.3);
+}
+
+static const char *
+path_suffix (void)
+{
+  return jds_canvas_gl_available () ? "gl" : "fallback";
+}
+
+static gboolean
+emit_drop (JdsWindow    *window,
+           const GValue *value)
+{
+  gboolean accepted = FALSE;
+  g_signal_emit_by_name (jds_window_get_drop_target (window), "drop", value, 10.0, 10.0,
+                         &accepted);
+  return accepted;
+}
+
+/* ---- drops ---- */
+
+static void
+test_drop_file_list (void)
+{
+  JdsWindow *window = new_window ();
+  show_window (window);
+  g_assert_cmpint (jds_window_get_state (window), ==, JDS_WINDOW_EMPTY);
+  g_autofree char *screenshot = NULL;
+  g_autofree char *name = g_strdup_printf ("empty-%s", path_suffix ());
+  screenshot = studio_test_screenshot (GTK_WIDGET (window), name, 16);
+
+  /* A non-image is refused and leaves the window as it was. */
+  g_autofree char *not_image = g_test_build_filename (G_TEST_DIST, "meson.build", NULL);
+  g_autoptr (GFile) text_file = g_file_new_for_path (not_image);
+  GValue value = G_VALUE_INIT;
+  g_value_init (&value, GDK_TYPE_FILE_LIST);
+  g_value_take_boxed (&value, g_slist_prepend (NULL, g_object_ref (text_file)));
+  g_assert_false (emit_drop (window, &value));
+  g_value_unset (&value);
+  g_assert_cmpint (jds_window_get_state (window), ==, JDS_WINDOW_EMPTY);
+
+  /* A file list with a picture opens it. */
+  g_autofree char *image = studio_test_image_path ("progressive.jpg");
+  g_autoptr (GFile) image_file = g_file_new_for_path (image);
+  g_value_init (&value, GDK_TYPE_FILE_LIST);
+  g_value_take_boxed (&value, g_slist_prepend (NULL, g_object_ref (image_file)));
+  g_assert_true (emit_drop (window, &value));
+  g_value_unset (&value);
+  g_assert_cmpint (jds_window_get_state (window), ==, JDS_WINDOW_READY);
+  g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (app), "generate"));
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+static void
+test_drop_texture (void)
+{
+  JdsWindow *window = new_window ();
+  show_window (window);
+  guint8 pixels[8 * 6 * 4];
+  for (guint i = 0; i < sizeof pixels; i++)
+    pixels[i] = (guint8) (i * 37);
+  g_autoptr (GBytes) bytes = g_bytes_new (pixels, sizeof pixels);
+  g_autoptr (GdkTexture) texture = gdk_memory_texture_new (8, 6, GDK_MEMORY_R8G8B8A8, bytes, 32);
+  GValue value = G_VALUE_INIT;
+  g_value_init (&value, GDK_TYPE_TEXTURE);
+  g_value_set_object (&value, texture);
+  g_assert_true (emit_drop (window, &value));
+  g_value_unset (&value);
+  g_assert_cmpint (jds_window_get_state (window), ==, JDS_WINDOW_READY);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+/* ---- controls ---- */
+
+static GtkAdjustment *
+find_adjustment (GtkWidget *root,
+                 double     upper)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      if (GTK_IS_SPIN_BUTTON (child))
+        {
+          GtkAdjustment *adjustment = gtk_spin_button_get_adjustment (GTK_SPIN_BUTTON (child));
+          if (gtk_adjustment_get_upper (adjustment) == upper)
+            return adjustment;
+        }
+      GtkAdjustment *found = find_adjustment (child, upper);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static GtkAdjustment *
+find_omega_adjustment (GtkWidget *root,
+                       int        which)
+{
+  /* The two ω spin buttons (upper 20) in template order: picture, then sound. */
+  int seen = 0;
+  GtkWidget *stack[256];
+  int top = 0;
+  stack[top++] = root;
+  GPtrArray *order = g_ptr_array_new ();
+  /* Depth-first, children in order. */
+  while (top > 0)
+    {
+      GtkWidget *w = stack[--top];
+      if (GTK_IS_SPIN_BUTTON (w)
+          && gtk_adjustment_get_upper (gtk_spin_button_get_adjustment (GTK_SPIN_BUTTON (w))) == 20)
+        g_ptr_array_add (order, gtk_spin_button_get_adjustment (GTK_SPIN_BUTTON (w)));
+      GtkWidget *children[64];
+      int n = 0;
+      for (GtkWidget *c = gtk_widget_get_first_child (w); c && n < 64;
+           c = gtk_widget_get_next_sibling (c))
+        children[n++] = c;
+      while (n > 0 && top < 256)
+        stack[top++] = children[--n];
+    }
+  GtkAdjustment *result = which < (int) order->len ? order->pdata[which] : NULL;
+  seen = order->len;
+  g_ptr_array_unref (order);
+  g_assert_cmpint (seen, ==, 2);
+  return result;
+}
+
+static void
+test_controls_settings (void)
+{
+  JdsWindow *window = new_window ();
+  show_window (window);
+  GSettings *settings = jds_application_get_settings (app);
+  GtkWidget *controls = jds_window_get_controls (window);
+  GtkAdjustment *video = find_omega_adjustment (controls, 0);
+  GtkAdjustment *audio = find_omega_adjustment (controls, 1);
+  GtkAdjustment *seed = find_adjustment (controls, 4294967295.0);
+  GtkAdjustment *steps = find_adjustment (controls, 200);
+  g_assert_nonnull (seed);
+  g_assert_nonnull (steps);
+
+  /* Settings → widgets. */
+  g_settings_set_int (settings, "steps", 7);
+  g_assert_cmpfloat (gtk_adjustment_get_value (steps), ==, 7);
+  g_settings_set_uint (settings, "seed", 123456789);
+  g_assert_cmpfloat (gtk_adjustment_get_value (seed), ==, 123456789);
+
+  /* Widgets → settings; linked scales move together. */
+  gtk_adjustment_set_value (video, 3.5);
+  g_assert_cmpfloat (g_settings_get_double (settings, "omega-video"), ==, 3.5);
+  g_assert_cmpfloat (g_settings_get_double (settings, "omega-audio"), ==, 3.5);
+  g_assert_cmpfloat (gtk_adjustment_get_value (audio), ==, 3.5);
+
+  /* Unlinked, they part; the engine's shared guidance follows at once. */
+  g_settings_set_boolean (settings, "omega-linked", FALSE);
+  gtk_adjustment_set_value (audio, 1.25);
+  g_assert_cmpfloat (g_settings_get_double (settings, "omega-video"), ==, 3.5);
+  g_settings_set_string (settings, "guidance-mode", "cfg");
+  JdGuidanceSnapshot snapshot =
+    jd_guidance_snapshot (jds_worker_get_guidance (jds_application_get_worker (app)));
+  g_assert_cmpint (snapshot.mode, ==, JD_GUIDANCE_CFG);
+  g_assert_cmpfloat (snapshot.omega_video_first, ==, 3.5);
+  g_assert_cmpfloat (snapshot.omega_audio, ==, 1.25);
+
+  /* The dice picks a seed in range and writes it to the settings. */
+  g_settings_set_uint (settings, "seed", 0);
+  for (int i = 0; i < 4 && g_settings_get_uint (settings, "seed") == 0; i++)
+    jds_controls_roll_seed (JDS_CONTROLS (controls));
+  g_assert_cmpuint (g_settings_get_uint (settings, "seed"), !=, 0);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+/* ---- generating ---- */
+
+static gboolean
+state_is (gpointer data)
+{
+  JdsWindow **window = data;
+  return (int) jds_window_get_state (window[0]) == GPOINTER_TO_INT (window[1]);
+}
+
+static gboolean
+wait_state (JdsWindow      *window,
+            JdsWindowState  state,
+            double          timeout_s)
+{
+  gpointer data[2] = { window, GINT_TO_POINTER (state) };
+  return studio_test_wait (state_is, data, timeout_s);
+}
+
+static gboolean
+preview_arrived (gpointer data)
+{
+  JdsPreviewView *view = data;
+  JdsFrames *frames = jds_preview_view_get_frames (view);
+  return frames != NULL && frames->step >= 2 && frames->step < frames->total;
+}
+
+static JdsWindow *
+window_with_image (void)
+{
+  JdsWindow *window = new_window ();
+  show_window (window);
+  g_autofree char *image = studio_test_image_path ("progressive.jpg");
+  g_autoptr (GFile) file = g_file_new_for_path (image);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (jds_window_open_file (window, file, &error));
+  g_assert_no_error (error);
+  return window;
+}
+
+static void
+test_generate_finishes (void)
+{
+  JdsWindow *window = window_with_image ();
+  JdsPreviewView *view = JDS_PREVIEW_VIEW (jds_window_get_preview_view (window));
+  GSettings *settings = jds_application_get_settings (app);
+  g_settings_set_int (settings, "steps", 12);
+  g_settings_set_string (settings, "seed-policy", "increment");
+  g_settings_set_uint (settings, "seed", 5);
+  g_assert_cmpint (jds_preview_view_get_uses_gl (view), ==,
+                   g_strcmp0 (g_getenv ("JDS_TEST_EXPECT_GL"), "0") != 0);
+
+  g_action_group_activate_action (G_ACTION_GROUP (app), "generate", NULL);
+  g_assert_cmpint (jds_window_get_state (window), ==, JDS_WINDOW_RUNNING);
+  g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (app), "generate"));
+  g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (app), "cancel"));
+
+  /* Previews of the intermediate steps reach the canvas while it samples. */
+  g_assert_true (studio_test_wait (preview_arrived, view, 60));
+  guint serial_preview = jds_preview_view_get_serial (view);
+  g_assert_cmpuint (serial_preview, >=, 1);
+  g_assert_true (g_str_has_prefix (jds_window_get_progress_text (window), "Step ")
+                 || g_str_has_prefix (jds_window_get_progress_text (window), "Schritt "));
+  /* The work page is up (not the start page), with the preview in it. */
+  g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (view)));
+  g_autofree char *running = g_strdup_printf ("running-%s", path_suffix ());
+  g_free (studio_test_screenshot (GTK_WIDGET (window), running, 64));
+  g_autofree char *canvas = g_strdup_printf ("running-canvas-%s", path_suffix ());
+  g_free (studio_test_screenshot (GTK_WIDGET (view), canvas, 32));
+
+  g_assert_true (wait_state (window, JDS_WINDOW_FINISHED, 120));
+  JdsResult *result = jds_window_get_result (window);
+  g_assert_nonnull (result);
+  g_assert_cmpint (result->clip->n_frames, ==, 5);
+  g_assert_cmpuint (result->seed, ==, 5);
+  g_assert_cmpint (result->steps, ==, 12);
+  g_assert_nonnull (result->frames->mel);
+  g_assert_true (jds_preview_view_get_frames (view) == result->frames);
+  g_assert_cmpuint (jds_preview_view_get_serial (view), >, serial_preview);
+  /* The seed policy ran. */
+  g_assert_cmpuint (g_settings_get_uint (settings, "seed"), ==, 6);
+  studio_test_spin (0.3);
+  g_autofree char *finished = g_strdup_printf ("finished-%s", path_suffix ());
+  g_free (studio_test_screenshot (GTK_WIDGET (window), finished, 64));
+
+  /* The result was not exported: closing asks first and keeps the window. */
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  guint before = g_list_model_get_n_items (toplevels);
+  gtk_window_close (GTK_WINDOW (window));
+  studio_test_spin (0.2);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (window)));
+  g_assert_cmpuint (g_list_model_get_n_items (toplevels), ==, before + 1);
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr (GtkWindow) toplevel = g_list_model_get_item (toplevels, i);
+      if (ADW_IS_MESSAGE_DIALOG (toplevel))
+        {
+          g_assert_true (gtk_window_get_transient_for (toplevel) == GTK_WINDOW (window));
+          gtk_window_destroy (toplevel);
+          break;
+        }
+    }
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+static gboolean
+has_toplevel (gpointer data)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr (GObject) toplevel = g_list_model_get_item (toplevels, i);
+      if (G_TYPE_CHECK_INSTANCE_TYPE (toplevel, GPOINTER_TO_SIZE (data))
+          && gtk_widget_get_mapped (GTK_WIDGET (toplevel)))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+destroy_toplevels_of_type (GType type)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  for (guint i = g_list_model_get_n_items (toplevels); i > 0; i--)
+    {
+      g_autoptr (GObject) toplevel = g_list_model_get_item (toplevels, i - 1);
+      if (G_TYPE_CHECK_INSTANCE_TYPE (toplevel, type))
+        gtk_window_destroy (GTK_WINDOW (toplevel));
+    }
+}
+
+/* The secondary windows open from their actions and render. */
+static void
+test_secondary_windows (void)
+{
+  JdsWindow *window = new_window ();
+  show_window (window);
+  struct { const char *action; GType type; const char *name; } windows[] = {
+    { "app.preferences", ADW_TYPE_PREFERENCES_WINDOW, "preferences" },
+    { "app.about", ADW_TYPE_ABOUT_WINDOW, "about" },
+    { "win.show-help-overlay", GTK_TYPE_SHORTCUTS_WINDOW, "shortcuts" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (windows); i++)
+    {
+      g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), windows[i].action, NULL));
+      g_assert_true (studio_test_wait (has_toplevel, GSIZE_TO_POINTER (windows[i].type), 10));
+      studio_test_spin (0.3);
+      GListModel *toplevels = gtk_window_get_toplevels ();
+      for (guint k = 0; k < g_list_model_get_n_items (toplevels); k++)
+        {
+          g_autoptr (GObject) toplevel = g_list_model_get_item (toplevels, k);
+          if (G_TYPE_CHECK_INSTANCE_TYPE (toplevel, windows[i].type))
+            g_test_message ("%s: %s %d × %d", windows[i].name, G_OBJECT_TYPE_NAME (toplevel),
+                            gtk_widget_get_width (GTK_WIDGET (toplevel)),
+                            gtk_widget_get_height (GTK_WIDGET (toplevel)));
+          if (G_TYPE_CHECK_INSTANCE_TYPE (toplevel, windows[i].type))
+            g_free (studio_test_screenshot (GTK_WIDGET (toplevel), windows[i].name, 16));
+        }
+      destroy_toplevels_of_type (windows[i].type);
+    }
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+static void
+test_cancel (void)
+{
+  JdsWindow *window = window_with_image ();
+  JdsPreviewView *view = JDS_PREVIEW_VIEW (jds_window_get_preview_view (window));
+  g_settings_set_int (jds_application_get_settings (app), "steps", 200);
+  jds_window_generate (window);
+  g_assert_true (studio_test_wait (preview_arrived, view, 60));
+
+  gint64 start = g_get_monotonic_time ();
+  g_action_group_activate_action (G_ACTION_GROUP (app), "cancel", NULL);
+  g_assert_true (wait_state (window, JDS_WINDOW_READY, 30));
+  double seconds = (g_get_monotonic_time () - start) / 1e6;
+  g_test_message ("cancel took %.2f s", seconds);
+  g_assert_null (jds_window_get_result (window));
+  g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (app), "generate"));
+  g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (app), "cancel"));
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+/* ---- export ---- */
+
+typedef struct {
+  guint   count;
+  GError *error;
+} Exported;
+
+static void
+on_exported (JdsWorker    *worker,
+             const char   *path,
+             const GError *error,
+             Exported     *exported)
+{
+  exported->count++;
+  g_clear_error (&exported->error);
+  if (error != NULL)
+    exported->error = g_error_copy (error);
+}
+
+static gboolean
+exported_n (gpointer data)
+{
+  Exported *exported = data;
+  return exported->count >= GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (app), "want"));
+}
+
+static void
+assert_file_starts (const char *path,
+                    gsize       offset,
+                    const char *magic)
+{
+  g_autofree char *contents = NULL;
+  gsize length = 0;
+  g_assert_true (g_file_get_contents (path, &contents, &length, NULL));
+  g_assert_cmpuint (length, >, offset + strlen (magic) + 100);
+  g_assert_cmpint (memcmp (contents + offset, magic, strlen (magic)), ==, 0);
+}
+
+static void
+test_export (void)
+{
+  JdsWindow *window = window_with_image ();
+  JdsWorker *worker = jds_application_get_worker (app);
+  Exported exported = { 0 };
+  gulong handler = g_signal_connect (worker, "exported", G_CALLBACK (on_exported), &exported);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *folder = g_dir_make_tmp ("jds-export-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *mp4 = g_build_filename (folder, "clip.mp4", NULL);
+  g_autofree char *wav = g_build_filename (folder, "clip.wav", NULL);
+  g_autofree char *frames = g_build_filename (folder, "frames", NULL);
+
+  /* Exports asked for while the generation runs wait for its result. */
+  g_settings_set_int (jds_application_get_settings (app), "steps", 6);
+  jds_window_generate (window);
+  g_action_group_activate_action (G_ACTION_GROUP (app), "export", g_variant_new_string (mp4));
+  g_action_group_activate_action (G_ACTION_GROUP (app), "export", g_variant_new_string (wav));
+  jds_window_export (window, frames, TRUE);
+  g_object_set_data (G_OBJECT (app), "want", GUINT_TO_POINTER (3));
+  g_assert_true (studio_test_wait (exported_n, &exported, 120));
+  g_assert_no_error (exported.error);
+  g_assert_cmpint (jds_window_get_state (window), ==, JDS_WINDOW_FINISHED);
+  g_assert_true (jds_window_get_result (window)->exported);
+
+  assert_file_starts (mp4, 4, "ftyp");
+  assert_file_starts (wav, 0, "RIFF");
+  assert_file_starts (wav, 8, "WAVE");
+  for (int i = 0; i < 5; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("%05d.png", i);
+      g_autofree char *png = g_build_filename (frames, name, NULL);
+      assert_file_starts (png, 1, "PNG");
+    }
+
+  /* A bad place is an error that names it, and leaves nothing behind. */
+  g_autofree char *missing = g_build_filename (folder, "no-such-folder", "clip.mp4", NULL);
+  jds_window_export (window, missing, FALSE);
+  g_object_set_data (G_OBJECT (app), "want", GUINT_TO_POINTER (4));
+  g_assert_true (studio_test_wait (exported_n, &exported, 30));
+  g_assert_nonnull (exported.error);
+  g_assert_nonnull (strstr (exported.error->message, "no-such-folder"));
+
+  /* Only the three exports are in the folder: no temporary files are left. */
+  g_autoptr (GDir) dir = g_dir_open (folder, 0, NULL);
+  guint n = 0;
+  for (const char *entry; (entry = g_dir_read_name (dir)) != NULL; n++)
+    g_assert_false (g_str_has_suffix (entry, ".tmp"));
+  g_assert_cmpuint (n, ==, 3);
+
+  g_signal_handler_disconnect (worker, handler);
+  g_clear_error (&exported.error);
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_autofree char *command = g_strdup_printf ("rm -rf '%s'", folder);
+  g_assert_cmpint (system (command), ==, 0);
+}
+
+/* ---- history ---- */
+
+static void
+test_history_restores (void)
+{
+  JdsWindow *window = window_with_image ();
+  GSettings *settings = jds_application_get_settings (app);
+  g_settings_set_int (settings, "steps", 3);
+  g_settings_set_string (settings, "seed-policy", "keep");
+
+  g_settings_set_uint (settings, "seed", 5);
+  g_settings_set_double (settings, "omega-video", 1.5);
+  jds_window_generate (window);
+  g_assert_true (wait_state (window, JDS_WINDOW_FINISHED, 120));
+  JdsResult *first = jds_window_get_result (window);
+
+  g_settings_set_uint (settings, "seed", 9);
+  g_settings_set_double (settings, "omega-video", 4.0);
+  g_settings_set_string (settings, "guidance-mode", "cfg");
+  jds_window_generate (window);
+  g_assert_true (wait_state (window, JDS_WINDOW_FINISHED, 120));
+  g_assert_true (jds_window_get_result (window) != first);
+
+  /* The newest is on top; activating the older one brings back its clip and its settings. */
+  GtkListBox *history = jds_controls_get_history (JDS_CONTROLS (jds_window_get_controls (window)));
+  GtkListBoxRow *older = gtk_list_box_get_row_at_index (history, 1);
+  g_assert_nonnull (older);
+  g_assert_null (gtk_list_box_get_row_at_index (history, 2));
+  g_signal_emit_by_name (history, "row-activated", older);
+  g_assert_true (jds_window_get_result (window) == first);
+  g_assert_cmpuint (g_settings_get_uint (settings, "seed"), ==, 5);
+  g_assert_cmpfloat (g_settings_get_double (settings, "omega-video"), ==, 1.5);
+  g_autofree char *mode = g_settings_get_string (settings, "guidance-mode");
+  g_assert_cmpstr (mode, ==, "joint-star");
+  g_assert_cmpint (jds_window_get_state (window), ==, JDS_WINDOW_FINISHED);
+  g_assert_true (jds_preview_view_get_frames (JDS_PREVIEW_VIEW (jds_window_get_preview_view (window)))
+                 == first->frames);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+/* ---- a model that cannot be loaded ---- */
+
+static void
+test_model_error (void)
+{
+  JdsWindow *window = window_with_image ();
+  GSettings *settings = jds_application_get_settings (app);
+  g_autofree char *missing = g_build_filename (g_get_tmp_dir (), "no-such-model.safetensors", NULL);
+  g_settings_set_string (settings, "model-path", missing);
+  /* The error page says what is wrong, and Generate is off until a model loads. */
+  g_assert_true (wait_state (window, JDS_WINDOW_MODEL_ERROR, 30));
+  const GError *error = jds_worker_get_model_error (jds_application_get_worker (app));
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, "no-such-model.safetensors"));
+  g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (app), "generate"));
+  studio_test_spin (0.3);
+  g_autofree char *name = g_strdup_printf ("model-error-%s", path_suffix ());
+  g_free (studio_test_screenshot (GTK_WIDGET (window), name, 16));
+
+  /* "Use the Built-in Model" brings the studio back. */
+  g_action_group_activate_action (G_ACTION_GROUP (app), "reset-model", NULL);
+  g_assert_true (wait_state (window, JDS_WINDOW_READY, 30));
+  g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (app), "generate"));
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+/* ---- compare ---- */
+
+static gboolean
+compare_done (gpointer data)
+{
+  JdsCompareWindow *compare = data;
+  return jds_compare_window_get_n_total (compare) > 0
+         && jds_compare_window_get_n_done (compare) == jds_compare_window_get_n_total (compare);
+}
+
+static void
+test_compare (void)
+{
+  JdsWindow *window = window_with_image ();
+  GSettings *settings = jds_application_get_settings (app);
+  g_settings_set_int (settings, "steps", 4);
+  g_settings_set_uint (settings, "seed", 77);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.compare", NULL));
+  g_assert_true (studio_test_wait (has_toplevel, GSIZE_TO_POINTER (JDS_TYPE_COMPARE_WINDOW), 10));
+  JdsCompareWindow *compare = NULL;
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr (GObject) toplevel = g_list_model_get_item (toplevels, i);
+      if (JDS_IS_COMPARE_WINDOW (toplevel))
+        compare = JDS_COMPARE_WINDOW (toplevel);
+    }
+  g_assert_nonnull (compare);
+
+  /* A list that is not numbers is refused. */
+  g_assert_false (jds_compare_window_start (compare, JDS_COMPARE_OMEGA, "1, lots"));
+  g_assert_cmpuint (jds_compare_window_get_n_total (compare), ==, 0);
+
+  g_assert_true (jds_compare_window_start (compare, JDS_COMPARE_OMEGA, "0.5, 3"));
+  g_assert_true (studio_test_wait (compare_done, compare, 120));
+  JdsResult *a = jds_compare_window_get_result (compare, 0);
+  JdsResult *b = jds_compare_window_get_result (compare, 1);
+  g_assert_cmpfloat (a->omega_video, ==, 0.5);
+  g_assert_cmpfloat (b->omega_video, ==, 3.0);
+  g_assert_cmpuint (a->seed, ==, 77);
+  g_assert_cmpuint (b->seed, ==, 77);
+  /* Different guidance, different clips, from one image and seed. */
+  g_assert_cmpint (memcmp (a->clip->frames, b->clip->frames,
+                           (gsize) a->clip->n_frames * a->clip->width * a->clip->height * 4), !=, 0);
+  /* The main window's state and history are not touched by compare runs. */
+  g_assert_cmpint (jds_window_get_state (window), ==, JDS_WINDOW_READY);
+
+  g_assert_true (jds_compare_window_start (compare, JDS_COMPARE_MODE, NULL));
+  g_assert_true (studio_test_wait (compare_done, compare, 180));
+  g_assert_cmpuint (jds_compare_window_get_n_total (compare), ==, 4);
+  for (guint i = 0; i < 4; i++)
+    g_assert_cmpint (((JdsResult *) jds_compare_window_get_result (compare, i))->mode, ==, i);
+  studio_test_spin (0.3);
+  g_autofree char *name = g_strdup_printf ("compare-%s", path_suffix ());
+  g_free (studio_test_screenshot (GTK_WIDGET (compare), name, 64));
+  gtk_window_destroy (GTK_WINDOW (compare));
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+/* ---- adaptive layout ---- */
+
+static gboolean
+flap_folded (gpointer data)
+{
+  GtkWidget *flap = gtk_widget_get_ancestor (jds_window_get_controls (data), ADW_TYPE_FLAP);
+  return adw_flap_get_folded (ADW_FLAP (flap));
+}
+
+static void
+test_narrow (void)
+{
+  studio_test_reset_settings (app);
+  /* GNOME's title bar has only a close button (Xvfb without a desktop shows three). */
+  g_object_set (gtk_settings_get_default (), "gtk-decoration-layout", "menu:close", NULL);
+  JdsWindow *window = jds_window_new (app);
+  gtk_window_set_default_size (GTK_WINDOW (window), 360, 640);
+  gtk_window_present (GTK_WINDOW (window));
+  show_window (window);
+  g_autofree char *image = studio_test_image_path ("progressive.jpg");
+  g_autoptr (GFile) file = g_file_new_for_path (image);
+  g_assert_true (jds_window_open_file (window, file, NULL));
+  /* At 360 px the settings fold away behind the sidebar button; the work view fits. */
+  g_assert_true (studio_test_wait (flap_folded, window, 10));
+  g_settings_set_int (jds_application_get_settings (app), "steps", 6);
+  jds_window_generate (window);
+  g_assert_true (wait_state (window, JDS_WINDOW_FINISHED, 120));
+  studio_test_spin (0.3);
+  /* The window can be 360 px wide (Xvfb without a window manager may place it a little wider). */
+  int min_width = 0;
+  gtk_widget_measure (GTK_WIDGET (window), GTK_ORIENTATION_HORIZONTAL, -1, &min_width, NULL,
+                      NULL, NULL);
+  g_assert_cmpint (min_width, <=, 360);
+  g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (window)), <=, 400);
+  g_autofree char *name = g_strdup_printf ("narrow-%s", path_suffix ());
+  g_free (studio_test_screenshot (GTK_WIDGET (window), name, 64));
+  gtk_window_destroy (GTK_WINDOW (window));
+  gtk_settings_reset_property (gtk_settings_get_default (), "gtk-decoration-layout");
+}
+
+/* ---- accessibility and translation ---- */
+
+static void
+test_translation (void)
+{
+  JdsWindow *window = new_window ();
+  show_window (window);
+  /* The start page's title, in the language the test runs in. */
+  const char *language = g_getenv ("LANGUAGE");
+  const char *expected = language && g_str_has_prefix (language, "de")
+                         ? "Ein Bild zum Animieren ablegen" : "Drop an Image to Animate";
+  g_assert_cmpstr (g_dgettext ("jointdit-studio", "Drop an Image to Animate"), ==, expected);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+int
+main (int argc, char **argv)
+{
+  setlocale (LC_ALL, "");
+  bindtextdomain ("jointdit-studio", g_getenv ("JDS_LOCALEDIR"));
+  bind_textdomain_codeset ("jointdit-studio", "UTF-8");
+  textdomain ("jointdit-studio");
+  g_test_init (&argc, &argv, NULL);
+  app = studio_test_application ();
+
+  g_test_add_func ("/studio/drop/file-list", test_drop_file_list);
+  g_test_add_func ("/studio/drop/texture", test_drop_texture);
+  g_test_add_func ("/studio/controls/settings", test_controls_settings);
+  g_test_add_func ("/studio/generate/finishes", test_generate_finishes);
+  g_test_add_func ("/studio/generate/cancel", test_cancel);
+  g_test_add_func ("/studio/export", test_export);
+  g_test_add_func ("/studio/compare", test_compare);
+  g_test_add_func ("/studio/history", test_history_restores);
+  g_test_add_func ("/studio/model-error", test_model_error);
+  g_test_add_func ("/studio/narrow", test_narrow);
+  g_test_add_func ("/studio/secondary-windows", test_secondary_windows);
+  g_test_add_func ("/studio/translation", test_translation);
+  int status = g_test_run ();
+  g_application_quit (G_APPLICATION (app));
+  g_object_run_dispose (G_OBJECT (jds_application_get_worker (app)));
+  g_object_unref (app);
+  return status;
+}
