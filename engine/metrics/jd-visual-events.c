@@ -4,14 +4,13 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stdio.h>
 
 #include "jd-error.h"
 
 #define FOREGROUND_NOISE 6.0    /* summed RGB levels below which a pixel is background */
 #define MIN_MASS_FRACTION 2e-4  /* foreground mass (levels × pixels) / (765 × pixels) */
 #define IMPACT_MIN 0.015        /* |Δa| in fractions of the shorter image side */
-#define IMPACT_NOISE 4.0        /* … and this many robust deviations above the clip's level */
+#define IMPACT_NOISE 3.0        /* … and this many noise deviations */
 #define BRIGHT_MIN 0.6          /* luma levels */
 #define BRIGHT_NOISE 5.0
 #define QUIET_FRAMES 2          /* motion this close to a brightness jump is ignored */
@@ -135,14 +134,13 @@ jd_visual_events (const guint8 *rgb, gsize n_frames, int width, int height, doub
   g_autofree double *jump = g_new (double, n);
   g_autofree double *absjump = g_new (double, n);
   for (gsize k = 0; k + 1 < n; k++)
-    jump[k] = luma[k + 1] - luma[k], absjump[k] = fabs (jump[k]);
+    jump[k] = luma[k + 1] - luma[k], absjump[k] = MAX (0.0, jump[k]);
   jump[n - 1] = absjump[n - 1] = 0;
+  /* The noise of the rises only: a fading light makes every later step negative, which must
+   * not raise the bar for the next flash. */
   double jump_noise = 1.4826 * median (absjump, n - 1);
   double jump_limit = MAX (BRIGHT_MIN, BRIGHT_NOISE * jump_noise);
   g_autofree gboolean *quiet = g_new0 (gboolean, n);
-  if (g_getenv ("JD_DEBUG_EVENTS"))
-    for (gsize k = 0; k < n; k++)
-      fprintf (stderr, "k %zu luma %.2f jump %.2f limit %.2f mass %.0f cy %.2f\n", k, luma[k], jump[k], jump_limit, mass[k], cy[k]);
   for (gsize k = 0; k + 1 < n; k++)
     {
       /* rising steps only: a flash fades, so its fall is no event */
@@ -201,7 +199,10 @@ jd_visual_events (const guint8 *rgb, gsize n_frames, int width, int height, doub
   for (gsize k = 0; k < n; k++)
     if (valid[k])
       list_x[m++] = size[k];
-  double size_noise = 1.4826 * median (list_x, m);
+  /* The noise level from the quietest quarter (|a| of a Gaussian is below 0.319σ a quarter of
+   * the time), because a busy clip has events in most frames. */
+  qsort (list_x, m, sizeof (double), compare_doubles);
+  double size_noise = m ? list_x[m / 4] / 0.319 : 0;
   double impact_limit = MAX (IMPACT_MIN * MIN (width, height), IMPACT_NOISE * size_noise);
   for (gsize k = 1; k + 1 < n; k++)
     {
