@@ -451,7 +451,7 @@ test_sync_match (void)
           audio[na++] = visual[i] + shifts[s] + g_rand_double_range (rng, -0.004, 0.004);
       audio[na++] = 3.5;
       JdSyncMatch m;
-      jd_sync_match (visual, 6, audio, na, &m);
+      jd_sync_match (visual, NULL, 6, audio, na, &m);
       g_assert_true (m.has_offset);
       g_assert_cmpuint (m.offset_pairs, ==, 5);
       g_assert_cmpfloat (fabs (m.offset - shifts[s]), <, 0.005);
@@ -468,7 +468,7 @@ test_sync_match (void)
         }
     }
   JdSyncMatch none;
-  jd_sync_match (NULL, 0, NULL, 0, &none);
+  jd_sync_match (NULL, NULL, 0, NULL, 0, &none);
   g_assert_false (none.has_offset);
   g_assert_false (none.has_error);
 }

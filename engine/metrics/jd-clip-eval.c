@@ -62,9 +62,10 @@ jd_eval_clip (const JdEvalClip *clip, const double *truth, gsize n_truth, GError
   JD_TRY_NULL (r->audio);
 
   g_autofree double *visual_times = g_new (double, MAX (r->n_visual, 1));
+  g_autofree double *visual_strength = g_new (double, MAX (r->n_visual, 1));
   for (gsize i = 0; i < r->n_visual; i++)
-    visual_times[i] = r->visual[i].time;
-  jd_sync_match (visual_times, r->n_visual, r->audio, r->n_audio, &r->sync);
+    visual_times[i] = r->visual[i].time, visual_strength[i] = r->visual[i].strength;
+  jd_sync_match (visual_times, visual_strength, r->n_visual, r->audio, r->n_audio, &r->sync);
 
   gsize plane = (gsize) clip->width * clip->height;
   g_autofree float *grey = g_new (float, plane * clip->n_frames);

@@ -63,14 +63,20 @@ compare_doubles (const void *x, const void *y)
 }
 
 void
-jd_sync_match (const double *visual, gsize n_visual, const double *audio, gsize n_audio,
-               JdSyncMatch *r)
+jd_sync_match (const double *visual, const double *visual_strength, gsize n_visual,
+               const double *audio, gsize n_audio, JdSyncMatch *r)
 {
   *r = (JdSyncMatch) { 0 };
   g_autofree gssize *pair = g_new (gssize, MAX (n_audio, 1));
+  g_autofree double *weight = g_new (double, MAX (n_visual, 1));
+  double strongest = 0;
+  for (gsize j = 0; j < n_visual; j++)
+    strongest = MAX (strongest, visual_strength ? visual_strength[j] : 1.0);
+  for (gsize j = 0; j < n_visual; j++)
+    weight[j] = visual_strength && strongest > 0 ? visual_strength[j] / strongest : 1.0;
 
   /* The offset: the best of all candidate shifts. */
-  double best_shift = 0, best_residual = 0;
+  double best_shift = 0, best_residual = 0, best_score = 0;
   gsize best_count = 0;
   for (gsize i = 0; i < n_audio; i++)
     for (gsize j = 0; j < n_visual; j++)
@@ -80,16 +86,20 @@ jd_sync_match (const double *visual, gsize n_visual, const double *audio, gsize 
           continue;
         gsize count = jd_sync_pairs (audio, n_audio, visual, n_visual, c,
                                      JD_SYNC_TOLERANCE_SECONDS, pair);
-        double residual = 0;
+        double residual = 0, score = 0;
         for (gsize k = 0; k < n_audio; k++)
           if (pair[k] >= 0)
-            residual += fabs (audio[k] - visual[pair[k]] - c);
-        gboolean better = count > best_count
-                          || (count == best_count && residual < best_residual - 1e-12)
-                          || (count == best_count && fabs (residual - best_residual) <= 1e-12
+            {
+              residual += fabs (audio[k] - visual[pair[k]] - c);
+              score += weight[pair[k]];
+            }
+        gboolean same = fabs (score - best_score) <= 1e-9;
+        gboolean better = score > best_score + 1e-9
+                          || (same && residual < best_residual - 1e-12)
+                          || (same && fabs (residual - best_residual) <= 1e-12
                               && fabs (c) < fabs (best_shift));
-        if (better)
-          best_count = count, best_residual = residual, best_shift = c;
+        if (count > 0 && better)
+          best_count = count, best_residual = residual, best_shift = c, best_score = score;
       }
   if (best_count > 0)
     {

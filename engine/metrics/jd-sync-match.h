@@ -2,9 +2,11 @@
  *
  * Δ = audio time − visual time (positive: the sound comes after the picture).
  * - Offset: first the one shift c (a difference a − v of at most JD_SYNC_SEARCH_SECONDS) that
- *   pairs the most events one to one within ±JD_SYNC_TOLERANCE_SECONDS of Δ = c (ties: the
- *   smaller sum of |Δ − c|, then the smaller |c|), so a clip moved by more than the matching
- *   window is still read correctly; then the offset is the median Δ of those pairs.
+ *   pairs the most visual weight one to one within ±JD_SYNC_TOLERANCE_SECONDS of Δ = c (each
+ *   visual event weighs its strength over the strongest one's, so a clear impact outweighs a
+ *   doubtful one; ties: the smaller sum of |Δ − c|, then the smaller |c|), so a clip moved by
+ *   more than the matching window is still read correctly; then the offset is the median Δ of
+ *   those pairs.
  * - Error: events matched one to one within ±JD_SYNC_MATCH_SECONDS with no shift (closest
  *   pairs first); the mean |Δ| of those matches.
  * - Precision and recall: one-to-one matches within ±JD_SYNC_TOLERANCE_SECONDS, over the
@@ -30,8 +32,9 @@ typedef struct {
   double   recall;          /* matches within ±tolerance / visual events (0 with none) */
 } JdSyncMatch;
 
-void  jd_sync_match (const double *visual, gsize n_visual, const double *audio, gsize n_audio,
-                     JdSyncMatch *result);
+/* visual_strength may be NULL (all events weigh the same). */
+void  jd_sync_match (const double *visual, const double *visual_strength, gsize n_visual,
+                     const double *audio, gsize n_audio, JdSyncMatch *result);
 
 /* One-to-one matching of a to b within ±window after shifting a by −shift, closest pairs
  * first: pair[i] is the index in b matched to a[i], or −1. Returns the number of matches. */

@@ -10,9 +10,12 @@
 #define FOREGROUND_NOISE 6.0    /* summed RGB levels below which a pixel is background */
 #define MIN_MASS_FRACTION 2e-4  /* foreground mass (levels × pixels) / (765 × pixels) */
 #define IMPACT_MIN 0.015        /* |Δa| in fractions of the shorter image side */
-#define IMPACT_NOISE 3.0        /* … and this many noise deviations */
+#define IMPACT_NOISE 1.5        /* … and this many noise deviations (estimated from the quietest
+                                 * quarter, which still holds some motion in a busy clip) */
 #define BRIGHT_MIN 0.6          /* luma levels */
 #define BRIGHT_NOISE 5.0
+#define MOVING_PIXELS 0.5       /* centroid speed (pixels per frame) that counts as moving */
+#define ACCELERATING_PIXELS 0.3 /* |second difference| that counts as accelerating */
 #define QUIET_FRAMES 2          /* motion this close to a brightness jump is ignored */
 
 static int
@@ -186,7 +189,34 @@ jd_visual_events (const guint8 *rgb, gsize n_frames, int width, int height, doub
         list_x[n_valid] = ax[k];
         list_y[n_valid++] = ay[k];
       }
-  double steady_x = median (list_x, n_valid), steady_y = median (list_y, n_valid);
+  /* The steady acceleration (gravity, a steady swing) from the frames where the foreground
+   * moves and accelerates: an object that rests or rolls evenly would otherwise pull the
+   * median to zero. */
+  gsize n_moving = 0;
+  for (gsize k = 1; k + 1 < n; k++)
+    if (valid[k] && hypot (cx[k + 1] - cx[k - 1], cy[k + 1] - cy[k - 1]) > MOVING_PIXELS
+        && hypot (ax[k], ay[k]) > ACCELERATING_PIXELS)
+      {
+        list_x[n_moving] = ax[k];
+        list_y[n_moving++] = ay[k];
+      }
+  double steady_x = median (list_x, n_moving), steady_y = median (list_y, n_moving);
+  /* Impacts pull that median towards themselves when the flights are short; once more
+   * without the frames far from it. */
+  gsize n_steady = 0;
+  double reach = MAX (1.5, IMPACT_MIN * MIN (width, height));
+  for (gsize i = 0; i < n_moving; i++)
+    if (hypot (list_x[i] - steady_x, list_y[i] - steady_y) <= reach)
+      {
+        list_x[n_steady] = list_x[i];
+        list_y[n_steady++] = list_y[i];
+      }
+  if (n_steady > 0)
+    {
+      steady_x = median (list_x, n_steady);
+      steady_y = median (list_y, n_steady);
+    }
+  (void) n_valid;
   g_autofree double *size = g_new0 (double, n);
   for (gsize k = 0; k < n; k++)
     if (valid[k])
@@ -209,6 +239,16 @@ jd_visual_events (const guint8 *rgb, gsize n_frames, int width, int height, doub
       if (!valid[k] || quiet[k] || !is_peak (size, n, k, impact_limit))
         continue;
       double ux = ax[k] / size[k], uy = ay[k] / size[k];
+      /* An impact stops or turns the motion before it; a jump along the motion is not one
+       * (it is what the start of a steady acceleration looks like next to a rest). */
+      if (valid[k - 1] || k == 1)
+        {
+          /* the velocity over the frame pair before the peak (at the start: the first pair) */
+          gsize b = k >= 2 ? k - 2 : 0;
+          double vx = cx[b + 1] - cx[b], vy = cy[b + 1] - cy[b];
+          if (hypot (vx, vy) > MOVING_PIXELS && vx * ux + vy * uy > 0)
+            continue;
+        }
       double w[3];
       for (int j = 0; j < 3; j++)
         {
