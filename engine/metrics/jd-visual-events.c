@@ -217,6 +217,15 @@ jd_visual_events (const guint8 *rgb, gsize n_frames, int width, int height, doub
       steady_y = median (list_y, n_steady);
     }
   (void) n_valid;
+  /* The noise level from the raw second differences (before the steady part is removed, which
+   * shifts every resting frame by it): their quietest quarter (|a| of a Gaussian is below
+   * 0.319σ a quarter of the time), because a busy clip has events in most frames. */
+  gsize m = 0;
+  for (gsize k = 0; k < n; k++)
+    if (valid[k])
+      list_x[m++] = hypot (ax[k], ay[k]);
+  qsort (list_x, m, sizeof (double), compare_doubles);
+  double size_noise = m ? list_x[m / 4] / 0.319 : 0;
   g_autofree double *size = g_new0 (double, n);
   for (gsize k = 0; k < n; k++)
     if (valid[k])
@@ -225,18 +234,16 @@ jd_visual_events (const guint8 *rgb, gsize n_frames, int width, int height, doub
         ay[k] -= steady_y;
         size[k] = hypot (ax[k], ay[k]);
       }
-  gsize m = 0;
-  for (gsize k = 0; k < n; k++)
-    if (valid[k])
-      list_x[m++] = size[k];
-  /* The noise level from the quietest quarter (|a| of a Gaussian is below 0.319σ a quarter of
-   * the time), because a busy clip has events in most frames. */
-  qsort (list_x, m, sizeof (double), compare_doubles);
-  double size_noise = m ? list_x[m / 4] / 0.319 : 0;
   double impact_limit = MAX (IMPACT_MIN * MIN (width, height), IMPACT_NOISE * size_noise);
   for (gsize k = 1; k + 1 < n; k++)
     {
       if (!valid[k] || quiet[k] || !is_peak (size, n, k, impact_limit))
+        continue;
+      /* A velocity jump spreads over k − 1 … k + 1 only: it must stand out from the frames
+       * two away (a resting object minus the steady part is a plateau, not an event). */
+      double around = MAX (k >= 2 && valid[k - 2] ? size[k - 2] : 0,
+                           k + 2 < n && valid[k + 2] ? size[k + 2] : 0);
+      if (size[k] - around < 0.5 * impact_limit)
         continue;
       double ux = ax[k] / size[k], uy = ay[k] / size[k];
       /* An impact stops or turns the motion before it; a jump along the motion is not one
