@@ -128,7 +128,7 @@ jd_onset_peak_pick (const double *envelope, gsize n, const JdPeakPickConfig *c, 
     return 0;
   double lo = INFINITY, hi = -INFINITY;
   for (gsize i = 0; i < n; i++)
-    lo = MIN (lo, envelope[i]), hi = MAX (hi, envelope[i] - 0);
+    lo = MIN (lo, envelope[i]), hi = MAX (hi, envelope[i]);
   g_autofree double *x = g_new (double, n);
   gboolean any = FALSE;
   for (gsize i = 0; i < n; i++)

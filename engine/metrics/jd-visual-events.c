@@ -179,15 +179,12 @@ jd_visual_events (const guint8 *rgb, gsize n_frames, int width, int height, doub
   g_autofree gboolean *valid = g_new0 (gboolean, n);
   g_autofree double *list_x = g_new (double, n);
   g_autofree double *list_y = g_new (double, n);
-  gsize n_valid = 0;
   for (gsize k = 1; k + 1 < n; k++)
     if (mass[k - 1] >= min_mass && mass[k] >= min_mass && mass[k + 1] >= min_mass)
       {
         ax[k] = cx[k + 1] - 2 * cx[k] + cx[k - 1];
         ay[k] = cy[k + 1] - 2 * cy[k] + cy[k - 1];
         valid[k] = TRUE;
-        list_x[n_valid] = ax[k];
-        list_y[n_valid++] = ay[k];
       }
   /* The steady acceleration (gravity, a steady swing) from the frames where the foreground
    * moves and accelerates: an object that rests or rolls evenly would otherwise pull the
@@ -216,7 +213,6 @@ jd_visual_events (const guint8 *rgb, gsize n_frames, int width, int height, doub
       steady_x = median (list_x, n_steady);
       steady_y = median (list_y, n_steady);
     }
-  (void) n_valid;
   /* The noise level from the raw second differences (before the steady part is removed, which
    * shifts every resting frame by it): their quietest quarter (|a| of a Gaussian is below
    * 0.319σ a quarter of the time), because a busy clip has events in most frames. */

@@ -3,11 +3,14 @@
  * Two kinds of event, both found from how the picture changes, not from what it shows:
  * - Impacts: sudden changes of the moving foreground's velocity. The foreground is each pixel's
  *   difference from the clip's per-pixel median; its centroid c(k) per frame gives the second
- *   difference a(k) = c(k+1) − 2c(k) + c(k−1), from which the clip's median (steady
- *   acceleration such as gravity) is removed. Peaks of |a| are events. A velocity jump at time
- *   t inside a frame spreads over three second differences whose centre of mass, with frame k
- *   at its centre time (k + ½)/fps, is exactly t for box-filtered (motion-blurred) frames, so
- *   the time is the centre of mass of a along the peak's direction over the peak ± 1 frame.
+ *   difference a(k) = c(k+1) − 2c(k) + c(k−1), from which the steady acceleration (gravity, a
+ *   swing: the median of a over frames that move and accelerate, taken twice, the second time
+ *   without the frames far from the first) is removed. An impact is a peak of |a| above a
+ *   noise-based limit that stands out from the frames two away and does not point along the
+ *   motion before it (an impact stops or turns a motion). A velocity jump at time t inside a
+ *   frame spreads over three second differences whose centre of mass, with frame k at its
+ *   centre time (k + ½)/fps, is exactly t for box-filtered (motion-blurred) frames, so the time
+ *   is the centre of mass of a along the peak's direction over the peak ± 1 frame.
  * - Brightness jumps: steps of the mean luma B(k). The step is modelled as a jump that decays
  *   exponentially (a plain step is the limit): from B in the frame where it starts and the two
  *   after, both the decay and the lit fraction of the first frame follow in closed form.
