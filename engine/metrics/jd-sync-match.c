@@ -38,7 +38,8 @@ jd_sync_pairs (const double *a, gsize n_a, const double *b, gsize n_b, double sh
             }
         }
     }
-  qsort (candidates->data, candidates->len, sizeof (Candidate), compare_candidates);
+  if (candidates->len > 1)   /* an empty GArray has no data pointer to hand qsort */
+    qsort (candidates->data, candidates->len, sizeof (Candidate), compare_candidates);
   g_autofree gboolean *taken = g_new0 (gboolean, MAX (n_b, 1));
   gsize count = 0;
   for (guint c = 0; c < candidates->len; c++)
