@@ -235,9 +235,10 @@ jd_visual_events (const guint8 *rgb, gsize n_frames, int width, int height, doub
     {
       if (!valid[k] || quiet[k] || !is_peak (size, n, k, impact_limit))
         continue;
-      /* A velocity jump spreads over k − 1 … k + 1 only: it must stand out from the frames
-       * two away (a resting object minus the steady part is a plateau, not an event). */
-      double around = MAX (k >= 2 && valid[k - 2] ? size[k - 2] : 0,
+      /* A velocity jump spreads over k − 1 … k + 1 only: it must stand out from at least one
+       * side two frames away (a resting object minus the steady part is a plateau, not an
+       * event; two impacts 2–3 frames apart each have a quiet side). */
+      double around = MIN (k >= 2 && valid[k - 2] ? size[k - 2] : 0,
                            k + 2 < n && valid[k + 2] ? size[k + 2] : 0);
       if (size[k] - around < 0.5 * impact_limit)
         continue;
