@@ -6,8 +6,8 @@
  *   difference a(k) = c(k+1) − 2c(k) + c(k−1), from which the steady acceleration (gravity, a
  *   swing: the median of a over frames that move and accelerate, taken twice, the second time
  *   without the frames far from the first) is removed. An impact is a peak of |a| above a
- *   noise-based limit that stands out from at least one side two frames away and does not point along the
- *   motion before it (an impact stops or turns a motion). A velocity jump at time t inside a
+ *   noise-based limit that stands out from at least one side two frames away and does not
+ *   point along the motion before it (an impact stops or turns a motion). A velocity jump at time t inside a
  *   frame spreads over three second differences whose centre of mass, with frame k at its
  *   centre time (k + ½)/fps, is exactly t for box-filtered (motion-blurred) frames, so the time
  *   is the centre of mass of a along the peak's direction over the peak ± 1 frame.
