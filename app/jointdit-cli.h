@@ -18,6 +18,7 @@ int jd_cli_bench (int argc, char **argv);
 int jd_cli_denoise (int argc, char **argv);
 int jd_cli_generate (int argc, char **argv);
 int jd_cli_convert (int argc, char **argv);
+int jd_cli_eval (int argc, char **argv);
 
 /* `jointdit bench model` (jointdit-bench-model.c); model NULL: the default bundle. */
 int jd_cli_bench_model (const char *model, int steps, int n_threads, const char *guidance,

@@ -16,6 +16,7 @@ typedef struct {
 static const Subcommand subcommands[] = {
   { "info", jd_cli_info, "Describe a model bundle: format, parts, parameters, provenance" },
   { "generate", jd_cli_generate, "Animate and sound a picture: write MP4, WAV or PNG frames" },
+  { "eval", jd_cli_eval, "Measure a clip: A/V sync offset and error, AV-Align, motion" },
   { "bench", jd_cli_bench, "Measure the engine's speed against the machine's limits" },
   { "denoise", jd_cli_denoise, "One raw JointDiT forward on inputs from a safetensors file" },
   { "convert", jd_cli_convert, "Convert SVD, AudioLDM2 and CLIP checkpoints into a bundle" },
