@@ -19,6 +19,20 @@ audio_device_from_environment (void)
   return JDS_AUDIO_OUTPUT_DEFAULT_DEVICE;
 }
 
+/* The playback library speaks English; the reasons it gives are said here in the user's
+ * language (an unknown one as it is). */
+static const char *
+translate_silent_reason (const char *reason)
+{
+  if (g_str_has_prefix (reason, "No sound device"))
+    return _("No sound device: playing silently");
+  if (g_str_has_prefix (reason, "Sound output is turned off"))
+    return _("Sound output is turned off: playing silently");
+  if (g_str_has_prefix (reason, "This clip has no sound"))
+    return _("This clip has no sound");
+  return reason;
+}
+
 static void
 on_silent_reason (JdsClipStream *stream,
                   GParamSpec    *pspec,
@@ -29,7 +43,7 @@ on_silent_reason (JdsClipStream *stream,
   if (reason != NULL && !self->silent_toast_shown)
     {
       self->silent_toast_shown = TRUE;
-      jds_window_add_toast (self, reason);
+      jds_window_add_toast (self, translate_silent_reason (reason));
     }
 }
 
@@ -77,6 +91,13 @@ jds_window_get_stream (JdsWindow *self)
 {
   g_return_val_if_fail (JDS_IS_WINDOW (self), NULL);
   return self->stream;
+}
+
+GtkWidget *
+jds_window_get_player (JdsWindow *self)
+{
+  g_return_val_if_fail (JDS_IS_WINDOW (self), NULL);
+  return GTK_WIDGET (self->player);
 }
 
 void

@@ -51,6 +51,8 @@ JdsWindowState  jds_window_get_state   (JdsWindow      *self);
 JdsResult      *jds_window_get_result  (JdsWindow      *self);
 /* The player's stream of the clip shown (NULL before a result). */
 JdsClipStream  *jds_window_get_stream  (JdsWindow      *self);
+/* The GtkVideo that shows it. */
+GtkWidget      *jds_window_get_player  (JdsWindow      *self);
 /* For tests: the parts they look at. */
 GtkWidget      *jds_window_get_preview_view (JdsWindow *self);
 GtkWidget      *jds_window_get_controls     (JdsWindow *self);
