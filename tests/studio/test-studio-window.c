@@ -744,6 +744,13 @@ test_translation (void)
   const char *expected = language && g_str_has_prefix (language, "de")
                          ? "Ein Bild zum Animieren ablegen" : "Drop an Image to Animate";
   g_assert_cmpstr (g_dgettext ("jointdit-studio", "Drop an Image to Animate"), ==, expected);
+  /* The player's strings too (a toast the playback library words in English). */
+  gboolean german = language && g_str_has_prefix (language, "de");
+  g_assert_cmpstr (g_dgettext ("jointdit-studio", "Copy _Frame"), ==,
+                   german ? "_Bild kopieren" : "Copy _Frame");
+  g_assert_cmpstr (g_dgettext ("jointdit-studio", "No sound device: playing silently"), ==,
+                   german ? "Kein Audiogerät: Wiedergabe ohne Ton"
+                          : "No sound device: playing silently");
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
