@@ -328,6 +328,13 @@ test_generate_finishes (void)
   g_assert_cmpint (jds_clip_stream_get_n_frames (stream), ==, result->clip->n_frames);
   g_assert_cmpfloat (jds_clip_stream_get_fps (stream), ==, result->clip->fps);
   g_assert_true (gtk_media_stream_get_loop (GTK_MEDIA_STREAM (stream)));
+  /* The finished state (before playing and copying, whose toasts would cover the player). */
+  studio_test_spin (0.3);
+  g_autofree char *finished = g_strdup_printf ("finished-%s", path_suffix ());
+  g_free (studio_test_screenshot (GTK_WIDGET (window), finished, 64));
+  g_autofree char *finished_player = g_strdup_printf ("finished-player-%s", path_suffix ());
+  g_free (studio_test_screenshot (player, finished_player, 16));
+
   /* It advances on the silent clock (JDS_AUDIO_DEVICE=none: no sound card is opened). */
   gint64 start = gtk_media_stream_get_timestamp (GTK_MEDIA_STREAM (stream));
   g_action_group_activate_action (G_ACTION_GROUP (window), "play-pause", NULL);
@@ -362,11 +369,6 @@ test_generate_finishes (void)
   g_assert_true (gdk_content_provider_get_value (drag, &value, NULL));
   g_value_unset (&value);
 
-  studio_test_spin (0.3);
-  g_autofree char *finished = g_strdup_printf ("finished-%s", path_suffix ());
-  g_free (studio_test_screenshot (GTK_WIDGET (window), finished, 64));
-  g_autofree char *finished_player = g_strdup_printf ("finished-player-%s", path_suffix ());
-  g_free (studio_test_screenshot (player, finished_player, 16));
 
   /* The result was not exported: closing asks first and keeps the window. */
   GListModel *toplevels = gtk_window_get_toplevels ();
