@@ -501,6 +501,8 @@ export_action (GSimpleAction *action,
   if (self->result == NULL || self->chooser != NULL)
     return;
 
+  /* GTK 4's save dialog and the portal's both ask before replacing an existing file, so the
+   * overwrite confirmation is theirs; the name suggested is app/export's (image + seed). */
   self->chooser = gtk_file_chooser_native_new (_("Export Clip"), GTK_WINDOW (self),
                                                GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"),
                                                _("_Cancel"));
