@@ -255,6 +255,26 @@ window_with_image (void)
   return window;
 }
 
+/* A key press as the player area's key controller sees it; TRUE when it was handled. */
+static gboolean
+send_player_key (GtkWidget       *player,
+                 guint            keyval,
+                 GdkModifierType  state)
+{
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (gtk_widget_get_parent (player));
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr (GObject) controller = g_list_model_get_item (controllers, i);
+      if (GTK_IS_EVENT_CONTROLLER_KEY (controller))
+        {
+          gboolean handled = FALSE;
+          g_signal_emit_by_name (controller, "key-pressed", keyval, 0, state, &handled);
+          return handled;
+        }
+    }
+  g_assert_not_reached ();
+}
+
 static gboolean
 stream_moved (gpointer data)
 {
@@ -343,6 +363,13 @@ test_generate_finishes (void)
   g_assert_cmpint (gtk_media_stream_get_timestamp (GTK_MEDIA_STREAM (stream)), !=, start);
   g_assert_nonnull (jds_clip_stream_get_silent_reason (stream));
   g_action_group_activate_action (G_ACTION_GROUP (window), "play-pause", NULL);
+  g_assert_false (gtk_media_stream_get_playing (GTK_MEDIA_STREAM (stream)));
+  /* Space in the player area plays and pauses; Ctrl+Space is left to others. */
+  g_assert_true (send_player_key (player, GDK_KEY_space, 0));
+  g_assert_true (gtk_media_stream_get_playing (GTK_MEDIA_STREAM (stream)));
+  g_assert_false (send_player_key (player, GDK_KEY_space, GDK_CONTROL_MASK));
+  g_assert_true (gtk_media_stream_get_playing (GTK_MEDIA_STREAM (stream)));
+  g_assert_true (send_player_key (player, GDK_KEY_space, 0));
   g_assert_false (gtk_media_stream_get_playing (GTK_MEDIA_STREAM (stream)));
 
   /* Copy Frame puts the current frame, at its generated size, on the clipboard. */
