@@ -21,6 +21,26 @@ jd_device_name (JdDevice device)
 }
 
 gboolean
+jd_device_usable (JdDevice device, char **reason)
+{
+  if (device != JD_DEVICE_CUDA)
+    return TRUE;
+#ifdef JD_HAVE_CUDA
+  g_autofree char *why = NULL;
+  if (jd_cuda_device_count (&why) > 0)
+    return TRUE;
+  if (reason != NULL)
+    *reason = g_strdup_printf ("No CUDA GPU can be used: %s",
+                               why != NULL ? why : "the CUDA runtime sees no device");
+  return FALSE;
+#else
+  if (reason != NULL)
+    *reason = g_strdup ("This build has no CUDA backend: the model runs on the CPU");
+  return FALSE;
+#endif
+}
+
+gboolean
 jd_device_parse (const char *name, JdDevice *device)
 {
   for (gsize i = 0; i < G_N_ELEMENTS (device_names); i++)

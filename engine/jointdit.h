@@ -32,6 +32,12 @@ typedef enum {
 const char *jd_device_name  (JdDevice    device);
 gboolean    jd_device_parse (const char *name,
                              JdDevice   *device);
+/* Whether jd_engine_open can run on device here and now: the CPU and "auto" always can; the GPU
+ * when this build has the CUDA backend and the CUDA runtime sees a device. When not, *reason
+ * (may be NULL; free with g_free) gets a sentence saying why. Cheap enough for a UI to ask once
+ * at start-up (it does not create a CUDA context). */
+gboolean    jd_device_usable (JdDevice    device,
+                              char      **reason);
 
 typedef struct _JdEngine JdEngine;
 

@@ -364,6 +364,20 @@ test_open_errors (void)
   g_assert_cmpint (device, ==, JD_DEVICE_AUTO);
   g_assert_false (jd_device_parse ("gpu", &device));
   g_assert_cmpstr (jd_device_name (JD_DEVICE_CPU), ==, "cpu");
+
+  /* What the studio offers: the CPU always; the GPU only with CUDA and a device, else a reason. */
+  g_autofree char *reason = NULL;
+  g_assert_true (jd_device_usable (JD_DEVICE_CPU, &reason));
+  g_assert_null (reason);
+  g_assert_true (jd_device_usable (JD_DEVICE_AUTO, NULL));
+#ifdef JD_HAVE_CUDA
+  gboolean gpu = jd_device_usable (JD_DEVICE_CUDA, &reason);
+  g_assert_cmpint (gpu, ==, jd_cuda_device_count (NULL) > 0);
+  g_assert_true (gpu == (reason == NULL));
+#else
+  g_assert_false (jd_device_usable (JD_DEVICE_CUDA, &reason));
+  g_assert_nonnull (strstr (reason, "no CUDA backend"));
+#endif
 }
 
 /* The parity bundle rewritten with a "preview" object and without its vocoder, in a

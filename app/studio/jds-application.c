@@ -228,6 +228,7 @@ jds_application_startup (GApplication *application)
     { "win.open", { "<Control>o", NULL } },
     { "win.paste", { "<Control>v", NULL } },
     { "win.export", { "<Control>e", NULL } },
+    { "win.copy-frame", { "<Control><Shift>c", NULL } },
     { "win.show-help-overlay", { "<Control>question", NULL } },
   };
   for (guint i = 0; i < G_N_ELEMENTS (accels); i++)

@@ -1,6 +1,8 @@
 /* jds-controls.c — the settings sidebar. */
 #include "jds-controls.h"
 
+#include "jointdit.h"
+
 #include <glib/gi18n.h>
 
 #include "jd-build-config.h"
@@ -35,17 +37,52 @@ G_DEFINE_FINAL_TYPE (JdsControls, jds_controls, GTK_TYPE_WIDGET)
 
 const char *const jds_guidance_mode_nicks[] = { "none", "cfg", "joint", "joint-star", NULL };
 const char *const jds_seed_policy_nicks[] = { "keep", "increment", "randomize", NULL };
-/* The GPU appears only in builds that have the CUDA backend. */
-#ifdef JD_HAVE_CUDA
-const char *const jds_device_nicks[] = { "auto", "cpu", "cuda", NULL };
-#else
-const char *const jds_device_nicks[] = { "auto", "cpu", NULL };
-#endif
+/* The GPU appears only when it can be used at run time: asked once, the answer does not change
+ * while the app runs. */
+static char *gpu_absent_reason;
+
+const char *const *
+jds_device_get_nicks (void)
+{
+  static const char *const with_gpu[] = { "auto", "cpu", "cuda", NULL };
+  static const char *const without_gpu[] = { "auto", "cpu", NULL };
+  static gsize usable = 0;
+  if (g_once_init_enter (&usable))
+    {
+      char *reason = NULL;
+      gboolean gpu = jd_device_usable (JD_DEVICE_CUDA, &reason);
+      gpu_absent_reason = reason;
+      g_once_init_leave (&usable, gpu ? 2 : 1);
+    }
+  return usable == 2 ? with_gpu : without_gpu;
+}
 
 guint
 jds_device_nick_count (void)
 {
-  return g_strv_length ((char **) jds_device_nicks);
+  return g_strv_length ((char **) jds_device_get_nicks ());
+}
+
+void
+jds_device_fill_row (AdwComboRow *row)
+{
+  g_autoptr (GtkStringList) devices = gtk_string_list_new (NULL);
+  gtk_string_list_append (devices, _("Automatic"));
+  gtk_string_list_append (devices, _("CPU"));
+  if (jds_device_nick_count () > 2)
+    {
+      gtk_string_list_append (devices, _("GPU (CUDA)"));
+      gtk_widget_set_tooltip_text (GTK_WIDGET (row),
+                                   _("Where the model runs; a GPU is offered only when it can be used"));
+    }
+  else
+    {
+      /* Translators: %s is the engine's reason, e.g. "This build has no CUDA backend…" */
+      g_autofree char *tooltip = g_strdup_printf (_("Where the model runs. No GPU is offered: %s"),
+                                                  gpu_absent_reason ? gpu_absent_reason : "");
+      gtk_widget_set_tooltip_text (GTK_WIDGET (row), tooltip);
+    }
+  adw_combo_row_set_model (row, G_LIST_MODEL (devices));
 }
 
 static gboolean
@@ -140,7 +177,7 @@ jds_controls_bind_settings (JdsControls *self,
   self->settings = g_object_ref (settings);
   jds_bind_combo_row (settings, "guidance-mode", self->mode_row, jds_guidance_mode_nicks);
   jds_bind_combo_row (settings, "seed-policy", self->seed_policy_row, jds_seed_policy_nicks);
-  jds_bind_combo_row (settings, "device", self->device_row, jds_device_nicks);
+  jds_bind_combo_row (settings, "device", self->device_row, jds_device_get_nicks ());
   g_settings_bind (settings, "omega-video", self->omega_video_adjustment, "value",
                    G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (settings, "omega-audio", self->omega_audio_adjustment, "value",
@@ -290,12 +327,6 @@ jds_controls_init (JdsControls *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
 
-  /* The device list depends on the build, so it is filled here rather than in the template. */
-  g_autoptr (GtkStringList) devices = gtk_string_list_new (NULL);
-  gtk_string_list_append (devices, _("Automatic"));
-  gtk_string_list_append (devices, _("CPU"));
-#ifdef JD_HAVE_CUDA
-  gtk_string_list_append (devices, _("GPU (CUDA)"));
-#endif
-  adw_combo_row_set_model (self->device_row, G_LIST_MODEL (devices));
+  /* The device list depends on the machine, so it is filled here rather than in the template. */
+  jds_device_fill_row (self->device_row);
 }

@@ -25,8 +25,11 @@ void        jds_controls_add_history_row (JdsControls *self,
 /* Index ↔ GSettings nick tables, shared with the preferences window. */
 extern const char *const jds_guidance_mode_nicks[];
 extern const char *const jds_seed_policy_nicks[];
-extern const char *const jds_device_nicks[];
+/* "auto", "cpu" and, when a GPU is usable at run time (jd_device_usable), "cuda". */
+const char *const *jds_device_get_nicks (void);
 guint jds_device_nick_count (void);
+/* Fills a device row with the choices above and says in its tooltip why a GPU is absent. */
+void  jds_device_fill_row (AdwComboRow *row);
 /* Binds an AdwComboRow's "selected" to a string-enum key through a NULL-terminated nick table. */
 void  jds_bind_combo_row (GSettings         *settings,
                           const char        *key,

@@ -65,13 +65,8 @@ jds_preferences_window_new (GSettings *settings)
 
   g_settings_bind (settings, "threads", self->threads_adjustment, "value",
                    G_SETTINGS_BIND_DEFAULT);
-  g_autoptr (GtkStringList) devices = gtk_string_list_new (NULL);
-  gtk_string_list_append (devices, _("Automatic"));
-  gtk_string_list_append (devices, _("CPU"));
-  if (jds_device_nick_count () > 2)
-    gtk_string_list_append (devices, _("GPU (CUDA)"));
-  adw_combo_row_set_model (self->device_row, G_LIST_MODEL (devices));
-  jds_bind_combo_row (settings, "device", self->device_row, jds_device_nicks);
+  jds_device_fill_row (self->device_row);
+  jds_bind_combo_row (settings, "device", self->device_row, jds_device_get_nicks ());
 
   g_autofree char *subtitle =
     g_strdup_printf (_("0 uses %d, one fewer than the cores, so the window stays smooth"),

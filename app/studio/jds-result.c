@@ -57,13 +57,3 @@ jds_result_unref (JdsResult *result)
 {
   g_atomic_rc_box_release_full (result, jds_result_clear);
 }
-
-char *
-jds_result_suggest_name (const JdsResult *result)
-{
-  g_autofree char *stem = g_strdup (result->source_name ? result->source_name : "clip");
-  char *dot = strrchr (stem, '.');
-  if (dot != NULL && dot != stem)
-    *dot = '\0';
-  return g_strdup_printf ("%s-seed%" G_GUINT64_FORMAT, stem, result->seed);
-}

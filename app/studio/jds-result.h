@@ -33,9 +33,6 @@ JdsResult *jds_result_new   (JdResult        *clip,
 JdsResult *jds_result_ref   (JdsResult       *result);
 void       jds_result_unref (JdsResult       *result);
 
-/* "cat-seed42", for file names. */
-char      *jds_result_suggest_name (const JdsResult *result);
-
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (JdsResult, jds_result_unref)
 
 G_END_DECLS

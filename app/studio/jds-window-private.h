@@ -4,6 +4,7 @@
 #include "jds-window.h"
 #include "jds-controls.h"
 #include "jds-preview-view.h"
+#include "jds-clip-stream.h"
 
 G_BEGIN_DECLS
 
@@ -46,6 +47,11 @@ struct _JdsWindow
   gboolean           close_confirmed;
   GtkFileChooserNative *chooser;
   GtkDropTarget     *drop_target;
+
+  /* The player (jds-window-player.c). */
+  JdsClipStream     *stream;
+  char              *drag_path;          /* the MP4 written for a drag, removed with its clip */
+  gboolean           silent_toast_shown;
 };
 
 /* jds-window-dnd.c: the drop target, the clipboard and the open dialog. */
@@ -54,5 +60,16 @@ void _jds_window_open_dialog   (JdsWindow *self);
 void _jds_window_paste         (JdsWindow *self);
 void _jds_window_set_state     (JdsWindow *self,
                                 JdsWindowState state);
+
+/* jds-window-player.c: the finished clip in the player, copying frames, dragging it out. */
+void _jds_window_player_init    (JdsWindow *self);
+void _jds_window_player_dispose (JdsWindow *self);
+/* result NULL: hide the player. */
+void _jds_window_player_show    (JdsWindow *self,
+                                 JdsResult *result);
+void _jds_window_player_toggle  (JdsWindow *self);
+void _jds_window_copy_frame     (JdsWindow *self);
+/* What a drag from the player offers (the clip as an MP4 file and the frame); for tests too. */
+GdkContentProvider *_jds_window_player_drag_content (JdsWindow *self);
 
 G_END_DECLS

@@ -6,8 +6,9 @@
 #include "jd-image.h"
 #include "jds-config.h"
 #include "jds-compare-window.h"
-#include "jds-export.h"
+#include "jd-export.h"
 #include "jds-history-row.h"
+#include "jds-launch.h"
 
 G_DEFINE_FINAL_TYPE (JdsWindow, jds_window, ADW_TYPE_APPLICATION_WINDOW)
 
@@ -49,6 +50,10 @@ update_actions (JdsWindow *self)
 {
   gboolean running = self->state == JDS_WINDOW_RUNNING;
   GAction *action = g_action_map_lookup_action (G_ACTION_MAP (self), "export");
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (action), self->result != NULL);
+  action = g_action_map_lookup_action (G_ACTION_MAP (self), "copy-frame");
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (action), self->result != NULL);
+  action = g_action_map_lookup_action (G_ACTION_MAP (self), "play-pause");
   g_simple_action_set_enabled (G_SIMPLE_ACTION (action), self->result != NULL);
   action = g_action_map_lookup_action (G_ACTION_MAP (self), "compare");
   g_simple_action_set_enabled (G_SIMPLE_ACTION (action), self->image_bytes != NULL);
@@ -147,6 +152,7 @@ jds_window_open_bytes (JdsWindow   *self,
     {
       /* A new picture starts fresh; the last result stays in the history. */
       g_clear_pointer (&self->result, jds_result_unref);
+      _jds_window_player_show (self, NULL);
       jds_preview_view_set_frames (self->preview_view, NULL);
       gtk_label_set_label (self->progress_label, _("Ready to generate"));
       if (self->state != JDS_WINDOW_MODEL_ERROR)
@@ -259,6 +265,7 @@ jds_window_generate (JdsWindow *self)
                        g_settings_get_uint (self->settings, "seed"));
 
   g_clear_pointer (&self->result, jds_result_unref);
+  _jds_window_player_show (self, NULL);
   jds_preview_view_set_frames (self->preview_view, NULL);
   gtk_progress_bar_set_fraction (self->progress_bar, 0);
   gtk_label_set_label (self->progress_label, _("Preparing the model…"));
@@ -301,6 +308,7 @@ show_result (JdsWindow *self,
       jds_result_ref (result);
       g_clear_pointer (&self->result, jds_result_unref);
       self->result = result;
+      _jds_window_player_show (self, result);
     }
   jds_preview_view_set_frames (self->preview_view, result->frames);
   char seed[32];
@@ -426,15 +434,22 @@ on_worker_exported (JdsWorker    *worker,
   g_autofree char *name = g_path_get_basename (path);
   g_autofree char *message = g_strdup_printf (_("Exported “%s”"), name);
   AdwToast *toast = adw_toast_new (message);
-  g_autoptr (GFile) file = g_file_new_for_path (path);
-  g_autoptr (GFile) folder = g_file_get_parent (file);
-  g_autofree char *uri = folder ? g_file_get_uri (folder) : NULL;
-  if (uri != NULL)
-    {
-      adw_toast_set_button_label (toast, _("Show in Folder"));
-      adw_toast_set_action_name (toast, "win.show-folder");
-      adw_toast_set_action_target_value (toast, g_variant_new_string (uri));
-    }
+  adw_toast_set_timeout (toast, 8);
+  /* A toast has one button (libadwaita 1.2): "Open" is it; "Show in Folder" sits in the title. */
+  adw_toast_set_button_label (toast, _("_Open"));
+  adw_toast_set_action_name (toast, "win.open-exported");
+  adw_toast_set_action_target_value (toast, g_variant_new_string (path));
+  GtkWidget *title = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
+  GtkWidget *label = gtk_label_new (message);
+  gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_MIDDLE);
+  gtk_widget_set_hexpand (label, TRUE);
+  gtk_box_append (GTK_BOX (title), label);
+  GtkWidget *show = gtk_button_new_with_mnemonic (_("Show in _Folder"));
+  gtk_widget_add_css_class (show, "flat");
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (show), "win.show-in-folder");
+  gtk_actionable_set_action_target_value (GTK_ACTIONABLE (show), g_variant_new_string (path));
+  gtk_box_append (GTK_BOX (title), show);
+  adw_toast_set_custom_title (toast, title);
   adw_toast_overlay_add_toast (self->toast_overlay, toast);
 }
 
@@ -444,10 +459,10 @@ jds_window_export (JdsWindow  *self,
                    gboolean    latest)
 {
   g_autoptr (GError) error = NULL;
-  JdsExportFormat format;
+  JdExportFormat format;
 
   g_return_if_fail (JDS_IS_WINDOW (self));
-  if (!jds_export_format_for_path (path, &format, &error))
+  if (!jd_export_format_for_path (path, &format, &error))
     {
       jds_window_add_toast (self, error->message);
       return;
@@ -486,6 +501,8 @@ export_action (GSimpleAction *action,
   if (self->result == NULL || self->chooser != NULL)
     return;
 
+  /* GTK 4's save dialog and the portal's both ask before replacing an existing file, so the
+   * overwrite confirmation is theirs; the name suggested is app/export's (image + seed). */
   self->chooser = gtk_file_chooser_native_new (_("Export Clip"), GTK_WINDOW (self),
                                                GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"),
                                                _("_Cancel"));
@@ -501,8 +518,8 @@ export_action (GSimpleAction *action,
       gtk_file_filter_add_pattern (filter, filters[i].pattern);
       gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (self->chooser), filter);
     }
-  g_autofree char *stem = jds_result_suggest_name (self->result);
-  g_autofree char *name = g_strconcat (stem, ".mp4", NULL);
+  g_autofree char *name = jd_export_suggest_name (self->result->source_name, self->result->seed,
+                                                 JD_EXPORT_MP4);
   gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (self->chooser), name);
   g_autofree char *folder = g_settings_get_string (self->settings, "export-folder");
   const char *start = folder[0] ? folder : g_get_user_special_dir (G_USER_DIRECTORY_VIDEOS);
@@ -516,12 +533,44 @@ export_action (GSimpleAction *action,
 }
 
 static void
-show_folder_action (GSimpleAction *action,
-                    GVariant      *parameter,
-                    gpointer       user_data)
+launch_failed (const char *message,
+               gpointer    data)
 {
-  gtk_show_uri (GTK_WINDOW (user_data), g_variant_get_string (parameter, NULL),
-                GDK_CURRENT_TIME);
+  jds_window_add_toast (JDS_WINDOW (data), message);
+}
+
+static void
+open_exported_action (GSimpleAction *action,
+                      GVariant      *parameter,
+                      gpointer       user_data)
+{
+  g_autoptr (GFile) file = g_file_new_for_path (g_variant_get_string (parameter, NULL));
+  jds_launch_open_file (GTK_WIDGET (user_data), file, launch_failed, user_data);
+}
+
+static void
+show_in_folder_action (GSimpleAction *action,
+                       GVariant      *parameter,
+                       gpointer       user_data)
+{
+  g_autoptr (GFile) file = g_file_new_for_path (g_variant_get_string (parameter, NULL));
+  jds_launch_show_in_folder (GTK_WIDGET (user_data), file, launch_failed, user_data);
+}
+
+static void
+copy_frame_action (GSimpleAction *action,
+                   GVariant      *parameter,
+                   gpointer       user_data)
+{
+  _jds_window_copy_frame (JDS_WINDOW (user_data));
+}
+
+static void
+play_pause_action (GSimpleAction *action,
+                   GVariant      *parameter,
+                   gpointer       user_data)
+{
+  _jds_window_player_toggle (JDS_WINDOW (user_data));
 }
 
 static void
@@ -578,7 +627,10 @@ static const GActionEntry window_actions[] = {
   { "open", open_action },
   { "paste", paste_action },
   { "export", export_action },
-  { "show-folder", show_folder_action, "s" },
+  { "open-exported", open_exported_action, "s" },
+  { "show-in-folder", show_in_folder_action, "s" },
+  { "copy-frame", copy_frame_action },
+  { "play-pause", play_pause_action },
   { "toggle-sidebar", toggle_sidebar_action },
   { "compare", compare_action },
 };
@@ -746,6 +798,7 @@ jds_window_dispose (GObject *object)
   JdsWindow *self = JDS_WINDOW (object);
 
   end_run (self);
+  _jds_window_player_dispose (self);
   g_clear_handle_id (&self->fold_idle, g_source_remove);
   if (self->chooser != NULL)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
@@ -835,6 +888,7 @@ jds_window_init (JdsWindow *self)
   gtk_widget_add_css_class (GTK_WIDGET (self), "devel");
 #endif
   _jds_window_dnd_init (self);
+  _jds_window_player_init (self);
   update_actions (self);
   _jds_window_set_state (self, JDS_WINDOW_EMPTY);
   gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), FALSE);

@@ -6,6 +6,7 @@
 
 #include "jds-application.h"
 #include "jds-result.h"
+#include "jds-clip-stream.h"
 
 G_BEGIN_DECLS
 
@@ -48,6 +49,10 @@ void            jds_window_add_toast   (JdsWindow      *self,
                                         const char     *message);
 JdsWindowState  jds_window_get_state   (JdsWindow      *self);
 JdsResult      *jds_window_get_result  (JdsWindow      *self);
+/* The player's stream of the clip shown (NULL before a result). */
+JdsClipStream  *jds_window_get_stream  (JdsWindow      *self);
+/* The GtkVideo that shows it. */
+GtkWidget      *jds_window_get_player  (JdsWindow      *self);
 /* For tests: the parts they look at. */
 GtkWidget      *jds_window_get_preview_view (JdsWindow *self);
 GtkWidget      *jds_window_get_controls     (JdsWindow *self);

@@ -14,7 +14,7 @@
 
 #include "jd-data-paths.h"
 #include "jd-image.h"
-#include "jds-export.h"
+#include "jd-export.h"
 
 typedef enum
 {
@@ -377,7 +377,16 @@ run_export (JdsWorker *self,
       if (result->model_sha256 == NULL && self->engine != NULL
           && g_strcmp0 (result->model_name, jd_engine_get_info (self->engine)->name) == 0)
         result->model_sha256 = g_strdup (jd_engine_get_sha256 (self->engine));
-      jds_export_write (result, job->path, &error);
+      JdMediaSettings settings = {
+        .seed = result->seed,
+        .steps = result->steps,
+        .guidance_mode = jd_guidance_mode_name (result->mode),
+        .omega_video = result->omega_video,
+        .omega_audio = result->omega_audio,
+        .model_name = result->model_name,
+        .model_sha256 = result->model_sha256,
+      };
+      jd_export_result (result->clip, &settings, job->path, NULL, &error);
       event->result = jds_result_ref (result);
     }
   event->error = g_steal_pointer (&error);

@@ -1,10 +1,9 @@
 /* test-studio-units.c — the studio's pieces that need no display: the one-slot mailbox, the
- * spectrogram and its colour map, the time axis' tick steps, export formats by path, the
- * filmstrip layout. */
+ * spectrogram and its colour map, the time axis' tick steps, the
+ * filmstrip layout. (Export formats by path are app/export's: tests/media/test-media-export.c.) */
 #include <math.h>
 #include <string.h>
 
-#include "jds-export.h"
 #include "jds-frames.h"
 #include "jds-mailbox.h"
 #include "jds-spectrogram.h"
@@ -143,25 +142,6 @@ test_time_axis_steps (void)
 }
 
 static void
-test_export_formats (void)
-{
-  JdsExportFormat format;
-  g_autoptr (GError) error = NULL;
-  g_assert_true (jds_export_format_for_path ("/tmp/a/clip.MP4", &format, NULL));
-  g_assert_cmpint (format, ==, JDS_EXPORT_MP4);
-  g_assert_true (jds_export_format_for_path ("clip.wav", &format, NULL));
-  g_assert_cmpint (format, ==, JDS_EXPORT_WAV);
-  g_assert_true (jds_export_format_for_path ("/tmp/some/frames", &format, NULL));
-  g_assert_cmpint (format, ==, JDS_EXPORT_PNG_FRAMES);
-  g_assert_true (jds_export_format_for_path ("/tmp/some/frames.d/", &format, NULL));
-  g_assert_cmpint (format, ==, JDS_EXPORT_PNG_FRAMES);
-  g_assert_false (jds_export_format_for_path ("/tmp/clip.avi", &format, &error));
-  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
-  g_assert_nonnull (strstr (error->message, "/tmp/clip.avi"));
-  g_assert_nonnull (strstr (error->message, ".avi"));
-}
-
-static void
 test_filmstrip (void)
 {
   g_autoptr (JdsFrames) frames = frames_with_step (0);
@@ -184,7 +164,6 @@ main (int argc, char **argv)
   g_test_add_func ("/studio/spectrogram/tone", test_spectrogram_tone);
   g_test_add_func ("/studio/spectrogram/colormap", test_colormap);
   g_test_add_func ("/studio/time-axis/steps", test_time_axis_steps);
-  g_test_add_func ("/studio/export/formats", test_export_formats);
   g_test_add_func ("/studio/frames/filmstrip", test_filmstrip);
   return g_test_run ();
 }

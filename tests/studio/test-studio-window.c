@@ -1,5 +1,6 @@
 /* test-studio-window.c — the studio's window driven as a person would: drops, controls bound to
- * settings, a generation on the test bundle with previews, cancel, export, and screenshots of
+ * settings, a generation on the test bundle with previews, the player (silent clock, copy frame,
+ * drag out), cancel, export, and screenshots of
  * each state on the GL path or (GDK_DEBUG=gl-disable) the picture fallback.
  *
  * JDS_TEST_EXPECT_GL=1 or 0 says which drawing path the run must take. */
@@ -12,7 +13,7 @@
 #include "jds-compare-window.h"
 #include "jds-controls.h"
 #include "jds-preview-view.h"
-#include "jds-window.h"
+#include "jds-window-private.h"
 #include "studio-test-util.h"
 
 static JdsApplication *app;
@@ -254,6 +255,49 @@ window_with_image (void)
   return window;
 }
 
+/* A key press as the player area's key controller sees it; TRUE when it was handled. */
+static gboolean
+send_player_key (GtkWidget       *player,
+                 guint            keyval,
+                 GdkModifierType  state)
+{
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (gtk_widget_get_parent (player));
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr (GObject) controller = g_list_model_get_item (controllers, i);
+      if (GTK_IS_EVENT_CONTROLLER_KEY (controller))
+        {
+          gboolean handled = FALSE;
+          g_signal_emit_by_name (controller, "key-pressed", keyval, 0, state, &handled);
+          return handled;
+        }
+    }
+  g_assert_not_reached ();
+}
+
+static gboolean
+stream_moved (gpointer data)
+{
+  return gtk_media_stream_get_timestamp (GTK_MEDIA_STREAM (data)) > 100000;
+}
+
+/* ffprobe reads path as an MP4 with a video and a sound stream. */
+static void
+assert_probed_mp4 (const char *path)
+{
+  g_autofree char *quoted = g_shell_quote (path);
+  g_autofree char *command =
+    g_strdup_printf ("ffprobe -v error -show_entries stream=codec_type -of csv=p=0 %s", quoted);
+  g_autofree char *output = NULL;
+  int status = 0;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (g_spawn_command_line_sync (command, &output, NULL, &status, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_assert_nonnull (strstr (output, "video"));
+  g_assert_nonnull (strstr (output, "audio"));
+}
+
 static void
 test_generate_finishes (void)
 {
@@ -295,9 +339,63 @@ test_generate_finishes (void)
   g_assert_cmpuint (jds_preview_view_get_serial (view), >, serial_preview);
   /* The seed policy ran. */
   g_assert_cmpuint (g_settings_get_uint (settings, "seed"), ==, 6);
+  /* The player shows the clip: a JdsClipStream with its frames and rate, looping. */
+  JdsClipStream *stream = jds_window_get_stream (window);
+  g_assert_true (JDS_IS_CLIP_STREAM (stream));
+  GtkWidget *player = jds_window_get_player (window);
+  g_assert_true (gtk_video_get_media_stream (GTK_VIDEO (player)) == GTK_MEDIA_STREAM (stream));
+  g_assert_true (gtk_widget_get_visible (gtk_widget_get_parent (player)));
+  g_assert_cmpint (jds_clip_stream_get_n_frames (stream), ==, result->clip->n_frames);
+  g_assert_cmpfloat (jds_clip_stream_get_fps (stream), ==, result->clip->fps);
+  g_assert_true (gtk_media_stream_get_loop (GTK_MEDIA_STREAM (stream)));
+  /* The finished state (before playing and copying, whose toasts would cover the player). */
   studio_test_spin (0.3);
   g_autofree char *finished = g_strdup_printf ("finished-%s", path_suffix ());
   g_free (studio_test_screenshot (GTK_WIDGET (window), finished, 64));
+  g_autofree char *finished_player = g_strdup_printf ("finished-player-%s", path_suffix ());
+  g_free (studio_test_screenshot (player, finished_player, 16));
+
+  /* It advances on the silent clock (JDS_AUDIO_DEVICE=none: no sound card is opened). */
+  gint64 start = gtk_media_stream_get_timestamp (GTK_MEDIA_STREAM (stream));
+  g_action_group_activate_action (G_ACTION_GROUP (window), "play-pause", NULL);
+  g_assert_true (gtk_media_stream_get_playing (GTK_MEDIA_STREAM (stream)));
+  g_assert_true (studio_test_wait (stream_moved, stream, 10));
+  g_assert_cmpint (gtk_media_stream_get_timestamp (GTK_MEDIA_STREAM (stream)), !=, start);
+  g_assert_nonnull (jds_clip_stream_get_silent_reason (stream));
+  g_action_group_activate_action (G_ACTION_GROUP (window), "play-pause", NULL);
+  g_assert_false (gtk_media_stream_get_playing (GTK_MEDIA_STREAM (stream)));
+  /* Space in the player area plays and pauses; Ctrl+Space is left to others. */
+  g_assert_true (send_player_key (player, GDK_KEY_space, 0));
+  g_assert_true (gtk_media_stream_get_playing (GTK_MEDIA_STREAM (stream)));
+  g_assert_false (send_player_key (player, GDK_KEY_space, GDK_CONTROL_MASK));
+  g_assert_true (gtk_media_stream_get_playing (GTK_MEDIA_STREAM (stream)));
+  g_assert_true (send_player_key (player, GDK_KEY_space, 0));
+  g_assert_false (gtk_media_stream_get_playing (GTK_MEDIA_STREAM (stream)));
+
+  /* Copy Frame puts the current frame, at its generated size, on the clipboard. */
+  g_action_group_activate_action (G_ACTION_GROUP (window), "copy-frame", NULL);
+  GdkContentProvider *content = gdk_clipboard_get_content (gtk_widget_get_clipboard (player));
+  g_assert_nonnull (content);
+  GValue value = G_VALUE_INIT;
+  g_value_init (&value, GDK_TYPE_TEXTURE);
+  g_assert_true (gdk_content_provider_get_value (content, &value, NULL));
+  GdkTexture *copied = g_value_get_object (&value);
+  g_assert_cmpint (gdk_texture_get_width (copied), ==, result->clip->width);
+  g_assert_cmpint (gdk_texture_get_height (copied), ==, result->clip->height);
+  g_value_unset (&value);
+
+  /* A drag from the player offers the clip as an MP4 file and the frame as a picture. */
+  g_autoptr (GdkContentProvider) drag = _jds_window_player_drag_content (window);
+  g_assert_nonnull (drag);
+  g_value_init (&value, G_TYPE_FILE);
+  g_assert_true (gdk_content_provider_get_value (drag, &value, NULL));
+  g_autofree char *dragged = g_file_get_path (g_value_get_object (&value));
+  g_value_unset (&value);
+  assert_probed_mp4 (dragged);
+  g_value_init (&value, GDK_TYPE_TEXTURE);
+  g_assert_true (gdk_content_provider_get_value (drag, &value, NULL));
+  g_value_unset (&value);
+
 
   /* The result was not exported: closing asks first and keeps the window. */
   GListModel *toplevels = gtk_window_get_toplevels ();
@@ -462,6 +560,7 @@ test_export (void)
   g_assert_true (jds_window_get_result (window)->exported);
 
   assert_file_starts (mp4, 4, "ftyp");
+  assert_probed_mp4 (mp4);
   assert_file_starts (wav, 0, "RIFF");
   assert_file_starts (wav, 8, "WAVE");
   for (int i = 0; i < 5; i++)
@@ -530,6 +629,10 @@ test_history_restores (void)
   g_assert_cmpint (jds_window_get_state (window), ==, JDS_WINDOW_FINISHED);
   g_assert_true (jds_preview_view_get_frames (JDS_PREVIEW_VIEW (jds_window_get_preview_view (window)))
                  == first->frames);
+  /* The player plays the restored clip. */
+  JdsClipStream *stream = jds_window_get_stream (window);
+  g_assert_nonnull (stream);
+  g_assert_cmpint (jds_clip_stream_get_n_frames (stream), ==, first->clip->n_frames);
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
@@ -670,6 +773,13 @@ test_translation (void)
   const char *expected = language && g_str_has_prefix (language, "de")
                          ? "Ein Bild zum Animieren ablegen" : "Drop an Image to Animate";
   g_assert_cmpstr (g_dgettext ("jointdit-studio", "Drop an Image to Animate"), ==, expected);
+  /* The player's strings too (a toast the playback library words in English). */
+  gboolean german = language && g_str_has_prefix (language, "de");
+  g_assert_cmpstr (g_dgettext ("jointdit-studio", "Copy _Frame"), ==,
+                   german ? "_Bild kopieren" : "Copy _Frame");
+  g_assert_cmpstr (g_dgettext ("jointdit-studio", "No sound device: playing silently"), ==,
+                   german ? "Kein Audiogerät: Wiedergabe ohne Ton"
+                          : "No sound device: playing silently");
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
