@@ -266,7 +266,6 @@ update_text (JdsSyncTimeline *self)
 
   gtk_label_set_text (self->summary_label, summary);
   gtk_label_set_text (self->detail_label, detail);
-  gtk_widget_set_visible (GTK_WIDGET (self->detail_label), detail[0] != '\0');
   set_style (GTK_WIDGET (self->summary_label), style);
 
   g_free (self->description);
@@ -313,6 +312,8 @@ on_measured (GObject      *source,
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
 
+  /* Listeners of "busy" see the new words already. */
+  g_object_freeze_notify (G_OBJECT (self));
   measurement_free (self->measurement);
   self->measurement = m;
   g_clear_pointer (&self->failure, g_free);
@@ -321,6 +322,7 @@ on_measured (GObject      *source,
   set_busy (self, NULL);
   update_text (self);
   gtk_widget_queue_draw (GTK_WIDGET (self));
+  g_object_thaw_notify (G_OBJECT (self));
 }
 
 void
@@ -329,7 +331,7 @@ jds_sync_timeline_set_clip (JdsSyncTimeline *self,
 {
   g_return_if_fail (JDS_IS_SYNC_TIMELINE (self));
 
-  set_busy (self, NULL);
+  g_object_freeze_notify (G_OBJECT (self));
   g_clear_pointer (&self->measurement, measurement_free);
   g_clear_pointer (&self->failure, g_free);
   self->has_clip = clip != NULL;
@@ -339,6 +341,10 @@ jds_sync_timeline_set_clip (JdsSyncTimeline *self,
       self->duration = duration;
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DURATION]);
     }
+
+  /* One change of "busy" at most: a clip that replaces a running measurement keeps it TRUE. */
+  g_autoptr (GCancellable) cancellable = clip ? g_cancellable_new () : NULL;
+  set_busy (self, cancellable);
 
   if (clip != NULL)
     {
@@ -353,16 +359,15 @@ jds_sync_timeline_set_clip (JdsSyncTimeline *self,
       copy->sample_rate = clip->sample_rate;
       copy->pcm = g_memdup2 (clip->pcm, clip->n_samples * sizeof (float));
 
-      g_autoptr (GCancellable) cancellable = g_cancellable_new ();
       g_autoptr (GTask) task = g_task_new (self, cancellable, on_measured, NULL);
       g_task_set_source_tag (task, jds_sync_timeline_set_clip);
       g_task_set_name (task, "[jds] measure sync");
       g_task_set_task_data (task, copy, (GDestroyNotify) clip_copy_free);
-      set_busy (self, cancellable);
       g_task_run_in_thread (task, measure_in_thread);
     }
   update_text (self);
   gtk_widget_queue_draw (GTK_WIDGET (self));
+  g_object_thaw_notify (G_OBJECT (self));
 }
 
 /* ---- drawing ---- */
@@ -458,7 +463,7 @@ jds_sync_timeline_snapshot (GtkWidget   *widget,
   GdkRGBA picture_color = style_color (widget, "accent_color", &fg);
   GdkRGBA sound_color = style_color (widget, "success_color", &fg);
   GdkRGBA lane_color = with_alpha (fg, 0.08f);
-  GdkRGBA pair_color = with_alpha (fg, 0.45f);
+  GdkRGBA pair_color = with_alpha (fg, 0.6f);
   GdkRGBA name_color = with_alpha (fg, 0.7f);
 
   float x0 = (float) lane_names_width (widget);
