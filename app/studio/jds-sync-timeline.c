@@ -275,9 +275,10 @@ update_text (JdsSyncTimeline *self)
     self->description = g_strjoin (". ", summary, detail, NULL);
   else
     {
-      /* Translators: read by a screen reader before the sync verdict */
-      g_autofree char *lanes = g_strdup_printf (_("Timeline of %.1f seconds with %u picture events "
-                                                  "on the top lane and %u sound onsets on the bottom lane"),
+      /* Translators: read by a screen reader before the sync verdict; %.1f is the length
+         of the clip in seconds, the two counts are of the top and the bottom lane */
+      g_autofree char *lanes = g_strdup_printf (_("Timeline of the clip’s %.1f seconds. "
+                                                  "Picture events: %u. Sound onsets: %u"),
                                                 self->duration, (guint) m->n_visual,
                                                 (guint) m->n_audio);
       self->description = g_strdup_printf ("%s. %s. %s.", lanes, summary, detail);

@@ -6,6 +6,8 @@
  *
  * JDS_TEST_EXPECT_GL=1 or 0 says which renderer the screenshots must come from. */
 #include <adwaita.h>
+#include <glib/gi18n.h>
+#include <locale.h>
 #include <math.h>
 #include <string.h>
 
@@ -182,8 +184,8 @@ test_known_shifts (void)
 
       /* The screen reader hears the lanes' contents and the verdict. */
       const char *description = jds_sync_timeline_get_description (timeline);
-      g_assert_nonnull (strstr (description, "4 picture events"));
-      g_assert_nonnull (strstr (description, "4 sound onsets"));
+      g_assert_nonnull (strstr (description, "Picture events: 4."));
+      g_assert_nonnull (strstr (description, "Sound onsets: 4."));
       g_assert_nonnull (strstr (description, expected));
     }
   gtk_window_destroy (window);
@@ -408,9 +410,39 @@ test_render (void)
   gtk_window_destroy (window);
 }
 
+/* ---- translation ---- */
+
+static void
+test_translation (void)
+{
+  GtkWindow *window;
+  JdsSyncTimeline *timeline = JDS_SYNC_TIMELINE (show_timeline (&window));
+  g_autoptr (JdResult) clip = make_clip (0.060, TRUE, TRUE);
+  jds_sync_timeline_set_clip (timeline, clip);
+  g_assert_true (studio_test_wait (measured, timeline, 60));
+  double offset;
+  g_assert_true (jds_sync_timeline_get_measurement (timeline, NULL, NULL, NULL, &offset, NULL));
+  const char *language = g_getenv ("LANGUAGE");
+  gboolean german = language && g_str_has_prefix (language, "de");
+  g_autofree char *expected = g_strdup_printf (german ? "Ton %d ms nach dem Bild"
+                                                      : "Sound %d ms after picture",
+                                               (int) lround (offset * 1000));
+  g_test_message ("%s / %s", jds_sync_timeline_get_summary (timeline),
+                  jds_sync_timeline_get_detail (timeline));
+  g_assert_cmpstr (jds_sync_timeline_get_summary (timeline), ==, expected);
+  g_assert_nonnull (strstr (jds_sync_timeline_get_detail (timeline),
+                            german ? "4 von 4 Bildereignissen mit einem Ton gepaart"
+                                   : "4 of 4 picture events paired with a sound"));
+  gtk_window_destroy (window);
+}
+
 int
 main (int argc, char **argv)
 {
+  setlocale (LC_ALL, "");
+  bindtextdomain ("jointdit-studio", g_getenv ("JDS_LOCALEDIR"));
+  bind_textdomain_codeset ("jointdit-studio", "UTF-8");
+  textdomain ("jointdit-studio");
   g_test_init (&argc, &argv, NULL);
   gtk_init ();
   adw_init ();
@@ -421,5 +453,6 @@ main (int argc, char **argv)
   g_test_add_func ("/sync-timeline/replace-cancels", test_replace_cancels);
   g_test_add_func ("/sync-timeline/playhead", test_playhead);
   g_test_add_func ("/sync-timeline/render", test_render);
+  g_test_add_func ("/sync-timeline/translation", test_translation);
   return g_test_run ();
 }
