@@ -450,6 +450,23 @@ append_lane (GtkSnapshot   *snapshot,
   gtk_snapshot_pop (snapshot);
 }
 
+/* Where the lanes are and which way time runs along them. */
+typedef struct
+{
+  float    x, width;
+  gboolean rtl;
+  double   duration;
+} Lanes;
+
+/* The centre of a 2 px tick at time t, inside the lane at both ends. */
+static float
+time_x (const Lanes *lanes,
+        double       t)
+{
+  float along = (float) (CLAMP (t, 0.0, lanes->duration) / lanes->duration * (lanes->width - 2));
+  return lanes->rtl ? lanes->x + lanes->width - 1 - along : lanes->x + 1 + along;
+}
+
 static void
 jds_sync_timeline_snapshot (GtkWidget   *widget,
                             GtkSnapshot *snapshot)
@@ -467,67 +484,72 @@ jds_sync_timeline_snapshot (GtkWidget   *widget,
   GdkRGBA pair_color = with_alpha (fg, 0.6f);
   GdkRGBA name_color = with_alpha (fg, 0.7f);
 
-  float x0 = (float) lane_names_width (widget);
-  float lane_width = width - x0;
+  /* The names sit at the reading start; time runs the way the player's seek bar does (a
+   * horizontal GtkRange is mirrored right to left too). */
+  gboolean rtl = gtk_widget_get_direction (widget) == GTK_TEXT_DIR_RTL;
+  float names = (float) lane_names_width (widget);
+  Lanes lanes = {
+    .x = rtl ? 0 : names,
+    .width = width - names,
+    .rtl = rtl,
+    .duration = self->duration,
+  };
   float top = 0, bottom = LANE_HEIGHT + LANE_GAP;
-  if (lane_width > 8)
+  if (lanes.width <= 8)
     {
-      for (int sound = 0; sound < 2; sound++)
-        {
-          float y = sound ? bottom : top;
-          g_autoptr (PangoLayout) layout = lane_name (widget, sound);
-          int lw, lh;
-          pango_layout_get_pixel_size (layout, &lw, &lh);
-          gtk_snapshot_save (snapshot);
-          gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT (0, y + (LANE_HEIGHT - lh) / 2.0f));
-          gtk_snapshot_append_layout (snapshot, layout, &name_color);
-          gtk_snapshot_restore (snapshot);
-          append_lane (snapshot, &lane_color, x0, y, lane_width);
-        }
-
-      Measurement *m = self->measurement;
-      if (m != NULL && self->duration > 0)
-        {
-          /* Ticks are 2 px wide and stay inside the lane at both ends. */
-          double scale = (lane_width - 2) / self->duration;
-#define TIME_X(t) (x0 + 1 + (float) (CLAMP ((t), 0.0, self->duration) * scale))
-          for (gsize i = 0; i < m->n_visual; i++)
-            if (m->visual_pair[i] >= 0)
-              append_line (snapshot, &pair_color,
-                           &GRAPHENE_POINT_INIT (TIME_X (m->visual[i]), top + LANE_HEIGHT),
-                           &GRAPHENE_POINT_INIT (TIME_X (m->audio[m->visual_pair[i]]), bottom),
-                           1.5f);
-          /* Events with no partner are fainter. */
-          for (gsize i = 0; i < m->n_visual; i++)
-            {
-              GdkRGBA c = with_alpha (picture_color, m->visual_pair[i] >= 0 ? 1.0f : 0.45f);
-              gtk_snapshot_append_color (snapshot, &c,
-                                         &GRAPHENE_RECT_INIT (TIME_X (m->visual[i]) - 1, top + 2,
-                                                              2, LANE_HEIGHT - 4));
-            }
-          g_autofree gboolean *paired = g_new0 (gboolean, MAX (m->n_audio, 1));
-          for (gsize i = 0; i < m->n_visual; i++)
-            if (m->visual_pair[i] >= 0)
-              paired[m->visual_pair[i]] = TRUE;
-          for (gsize k = 0; k < m->n_audio; k++)
-            {
-              GdkRGBA c = with_alpha (sound_color, paired[k] ? 1.0f : 0.45f);
-              gtk_snapshot_append_color (snapshot, &c,
-                                         &GRAPHENE_RECT_INIT (TIME_X (m->audio[k]) - 1, bottom + 2,
-                                                              2, LANE_HEIGHT - 4));
-            }
-        }
-
-      if (self->has_clip && self->duration > 0 && self->position >= 0
-          && self->position <= self->duration)
-        {
-          double scale = (lane_width - 2) / self->duration;
-          gtk_snapshot_append_color (snapshot, &fg,
-                                     &GRAPHENE_RECT_INIT (TIME_X (self->position) - 1, top, 2,
-                                                          bottom + LANE_HEIGHT - top));
-        }
-#undef TIME_X
+      gtk_widget_snapshot_child (widget, self->labels, snapshot);
+      return;
     }
+
+  for (int sound = 0; sound < 2; sound++)
+    {
+      float y = sound ? bottom : top;
+      g_autoptr (PangoLayout) layout = lane_name (widget, sound);
+      int lw, lh;
+      pango_layout_get_pixel_size (layout, &lw, &lh);
+      gtk_snapshot_save (snapshot);
+      gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT (rtl ? width - lw : 0,
+                                                              y + (LANE_HEIGHT - lh) / 2.0f));
+      gtk_snapshot_append_layout (snapshot, layout, &name_color);
+      gtk_snapshot_restore (snapshot);
+      append_lane (snapshot, &lane_color, lanes.x, y, lanes.width);
+    }
+
+  Measurement *m = self->measurement;
+  if (m != NULL && self->duration > 0)
+    {
+      for (gsize i = 0; i < m->n_visual; i++)
+        if (m->visual_pair[i] >= 0)
+          append_line (snapshot, &pair_color,
+                       &GRAPHENE_POINT_INIT (time_x (&lanes, m->visual[i]), top + LANE_HEIGHT),
+                       &GRAPHENE_POINT_INIT (time_x (&lanes, m->audio[m->visual_pair[i]]), bottom),
+                       1.5f);
+      /* Events with no partner are fainter. */
+      for (gsize i = 0; i < m->n_visual; i++)
+        {
+          GdkRGBA c = with_alpha (picture_color, m->visual_pair[i] >= 0 ? 1.0f : 0.45f);
+          gtk_snapshot_append_color (snapshot, &c,
+                                     &GRAPHENE_RECT_INIT (time_x (&lanes, m->visual[i]) - 1,
+                                                          top + 2, 2, LANE_HEIGHT - 4));
+        }
+      g_autofree gboolean *paired = g_new0 (gboolean, MAX (m->n_audio, 1));
+      for (gsize i = 0; i < m->n_visual; i++)
+        if (m->visual_pair[i] >= 0)
+          paired[m->visual_pair[i]] = TRUE;
+      for (gsize k = 0; k < m->n_audio; k++)
+        {
+          GdkRGBA c = with_alpha (sound_color, paired[k] ? 1.0f : 0.45f);
+          gtk_snapshot_append_color (snapshot, &c,
+                                     &GRAPHENE_RECT_INIT (time_x (&lanes, m->audio[k]) - 1,
+                                                          bottom + 2, 2, LANE_HEIGHT - 4));
+        }
+    }
+
+  if (self->has_clip && self->duration > 0 && self->position >= 0
+      && self->position <= self->duration)
+    gtk_snapshot_append_color (snapshot, &fg,
+                               &GRAPHENE_RECT_INIT (time_x (&lanes, self->position) - 1, top, 2,
+                                                    bottom + LANE_HEIGHT - top));
 
   gtk_widget_snapshot_child (widget, self->labels, snapshot);
 }

@@ -407,6 +407,14 @@ test_render (void)
   g_test_message ("pixels changed by the measurement: %u, by the dark style: %u", ticks, restyled);
   g_assert_cmpuint (ticks, >, 8 * 2 * 14);    /* at least the 8 ticks */
   g_assert_cmpuint (restyled, >, ticks);
+
+  /* Right to left, time runs leftwards like the player's seek bar, the names on the right. */
+  gtk_widget_set_direction (GTK_WIDGET (timeline), GTK_TEXT_DIR_RTL);
+  studio_test_spin (0.3);
+  g_autofree char *rtl_name = g_strdup_printf ("sync-timeline-rtl-%s", path);
+  g_autofree char *rtl = studio_test_screenshot (GTK_WIDGET (window), rtl_name, 16);
+  g_autoptr (GdkTexture) rtl_texture = load_png (rtl);
+  g_assert_cmpuint (count_differing_pixels (light_texture, rtl_texture), >, ticks / 2);
   gtk_window_destroy (window);
 }
 
