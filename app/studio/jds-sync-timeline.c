@@ -272,7 +272,7 @@ update_text (JdsSyncTimeline *self)
   if (!self->has_clip)
     self->description = g_strdup (_("No clip to measure"));
   else if (m == NULL)
-    self->description = g_strjoin (". ", summary, detail, NULL);
+    self->description = detail[0] ? g_strjoin (". ", summary, detail, NULL) : g_strdup (summary);
   else
     {
       /* Translators: read by a screen reader before the sync verdict; %.1f is the length

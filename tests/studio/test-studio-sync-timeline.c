@@ -125,6 +125,7 @@ measure (JdsSyncTimeline *timeline,
   jds_sync_timeline_set_clip (timeline, clip);
   g_assert_true (jds_sync_timeline_get_busy (timeline));
   g_assert_cmpstr (jds_sync_timeline_get_summary (timeline), ==, "Measuring sync…");
+  g_assert_cmpstr (jds_sync_timeline_get_description (timeline), ==, "Measuring sync…");
   g_assert_true (studio_test_wait (measured, timeline, 60));
 }
 
