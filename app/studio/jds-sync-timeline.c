@@ -1,9 +1,11 @@
 /* jds-sync-timeline.c — the sync readout under the player.
  *
- * The metrics are those of `jointdit eval` (jd_eval_clip): visual events from the frames, audio
- * onsets from the sound, and the offset that pairs most of them. They take a noticeable part of
- * a second on a long clip, so they run in a GTask on a copy of the clip; a newer clip cancels
- * the running measurement (jd_eval_clip cannot stop midway, so its answer is dropped instead).
+ * The numbers are the synchronisation part of `jointdit eval` (jd_eval_clip): visual events
+ * from the frames, audio onsets from the sound, matched by jd_sync_match with the events
+ * weighted by their strength, exactly as jd_eval_clip calls them (a test holds the two
+ * equal). AV-Align and the motion score, which the readout does not show, are left out: their
+ * optical flow is most of the eval's time. The work runs in a GTask on a copy of the clip; a
+ * newer clip cancels it (checked between the steps; an answer that arrives anyway is dropped).
  *
  * The lanes are drawn with GtkSnapshot (no GL needed) in colours of the style, so they follow
  * the dark style; the two label lines under them are template children laid out by hand. */
@@ -14,7 +16,9 @@
 #include <string.h>
 
 #include "jds-config.h"
-#include "jd-clip-eval.h"
+#include "jd-audio-onsets.h"
+#include "jd-sync-match.h"
+#include "jd-visual-events.h"
 
 #define LANE_HEIGHT   18
 #define LANE_GAP      14   /* between the lanes, where the pair lines run */
@@ -94,33 +98,22 @@ measurement_free (Measurement *m)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Measurement, measurement_free)
 
-static Measurement *
-measurement_from_report (const JdEvalReport *report)
+/* The pairs that agree on the offset, as jd_sync_match pairs them (each onset moved back by the
+ * offset, within the tolerance), so the lines show what the number was made of. */
+static void
+pair_at_offset (Measurement *m)
 {
-  g_autoptr (Measurement) m = g_new0 (Measurement, 1);
-  m->n_visual = report->n_visual;
-  m->n_audio = report->n_audio;
-  m->visual = g_new (double, MAX (m->n_visual, 1));
-  for (gsize i = 0; i < m->n_visual; i++)
-    m->visual[i] = report->visual[i].time;
-  m->audio = g_memdup2 (report->audio, MAX (m->n_audio, 1) * sizeof (double));
-  m->sync = report->sync;
-
-  /* The pairs that agree on the offset, as jd_sync_match pairs them (each onset moved back by
-   * the offset, within the tolerance), so the lines show what the number was made of. */
   m->visual_pair = g_new (gssize, MAX (m->n_visual, 1));
   for (gsize i = 0; i < m->n_visual; i++)
     m->visual_pair[i] = -1;
-  if (m->sync.has_offset)
-    {
-      g_autofree gssize *audio_pair = g_new (gssize, MAX (m->n_audio, 1));
-      m->n_pairs = jd_sync_pairs (m->audio, m->n_audio, m->visual, m->n_visual, m->sync.offset,
-                                  JD_SYNC_TOLERANCE_SECONDS, audio_pair);
-      for (gsize k = 0; k < m->n_audio; k++)
-        if (audio_pair[k] >= 0)
-          m->visual_pair[audio_pair[k]] = (gssize) k;
-    }
-  return g_steal_pointer (&m);
+  if (!m->sync.has_offset)
+    return;
+  g_autofree gssize *audio_pair = g_new (gssize, MAX (m->n_audio, 1));
+  m->n_pairs = jd_sync_pairs (m->audio, m->n_audio, m->visual, m->n_visual, m->sync.offset,
+                              JD_SYNC_TOLERANCE_SECONDS, audio_pair);
+  for (gsize k = 0; k < m->n_audio; k++)
+    if (audio_pair[k] >= 0)
+      m->visual_pair[audio_pair[k]] = (gssize) k;
 }
 
 static void
@@ -133,33 +126,43 @@ measure_in_thread (GTask        *task,
   if (g_task_return_error_if_cancelled (task))
     return;
 
-  /* jd_eval_clip reads RGB; the engine's frames are RGBA and opaque. */
+  /* The visual events read RGB; the engine's frames are RGBA and opaque. */
   gsize pixels = (gsize) clip->n_frames * clip->width * clip->height;
   g_autofree guint8 *rgb = g_malloc (MAX (pixels, 1) * 3);
   for (gsize i = 0; i < pixels; i++)
     memcpy (rgb + i * 3, clip->rgba + i * 4, 3);
 
-  JdEvalClip eval = {
-    .rgb = rgb,
-    .n_frames = (gsize) clip->n_frames,
-    .width = clip->width,
-    .height = clip->height,
-    .fps = clip->fps,
-    .audio = clip->pcm,
-    .samples = clip->n_samples,
-    .sample_rate = clip->sample_rate,
-  };
   g_autoptr (GError) error = NULL;
-  g_autoptr (JdEvalReport) report = jd_eval_clip (&eval, NULL, 0, &error);
-  if (g_task_return_error_if_cancelled (task))
-    return;
-  if (report == NULL)
+  gsize n_visual = 0;
+  g_autofree JdVisualEvent *events = jd_visual_events (rgb, (gsize) clip->n_frames, clip->width,
+                                                       clip->height, clip->fps, &n_visual,
+                                                       &error);
+  if (events == NULL)
     {
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
-  g_task_return_pointer (task, measurement_from_report (report),
-                         (GDestroyNotify) measurement_free);
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
+  g_autoptr (Measurement) m = g_new0 (Measurement, 1);
+  m->audio = jd_audio_onsets (clip->pcm, clip->n_samples, clip->sample_rate, &m->n_audio, &error);
+  if (m->audio == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  m->n_visual = n_visual;
+  m->visual = g_new (double, MAX (n_visual, 1));
+  g_autofree double *strength = g_new (double, MAX (n_visual, 1));
+  for (gsize i = 0; i < n_visual; i++)
+    m->visual[i] = events[i].time, strength[i] = events[i].strength;
+  jd_sync_match (m->visual, strength, m->n_visual, m->audio, m->n_audio, &m->sync);
+  pair_at_offset (m);
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+  g_task_return_pointer (task, g_steal_pointer (&m), (GDestroyNotify) measurement_free);
 }
 
 /* ---- the words ---- */

@@ -11,6 +11,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "jd-clip-eval.h"
 #include "jds-sync-timeline.h"
 #include "studio-test-util.h"
 
@@ -122,11 +123,13 @@ static void
 measure (JdsSyncTimeline *timeline,
          JdResult        *clip)
 {
+  gint64 start = g_get_monotonic_time ();
   jds_sync_timeline_set_clip (timeline, clip);
   g_assert_true (jds_sync_timeline_get_busy (timeline));
   g_assert_cmpstr (jds_sync_timeline_get_summary (timeline), ==, "Measuring sync…");
   g_assert_cmpstr (jds_sync_timeline_get_description (timeline), ==, "Measuring sync…");
   g_assert_true (studio_test_wait (measured, timeline, 60));
+  g_test_message ("measured in %.0f ms", (g_get_monotonic_time () - start) / 1000.0);
 }
 
 /* ---- what it measures and says ---- */
@@ -152,6 +155,24 @@ test_known_shifts (void)
       g_assert_cmpuint (n_visual, ==, N_FLASHES);
       g_assert_cmpuint (n_audio, ==, N_FLASHES);
       g_assert_cmpuint (n_pairs, ==, N_FLASHES);
+      /* The same numbers as `jointdit eval` (jd_eval_clip) on the same frames, as RGB. */
+      gsize pixels = (gsize) N_FRAMES * SIZE * SIZE;
+      g_autofree guint8 *rgb = g_malloc (pixels * 3);
+      for (gsize i = 0; i < pixels; i++)
+        memcpy (rgb + 3 * i, clip->frames + 4 * i, 3);
+      JdEvalClip eval_clip = { rgb, N_FRAMES, SIZE, SIZE, FPS, clip->pcm, N_SAMPLES, RATE };
+      g_autoptr (GError) eval_error = NULL;
+      g_autoptr (JdEvalReport) report = jd_eval_clip (&eval_clip, NULL, 0, &eval_error);
+      g_assert_no_error (eval_error);
+      g_assert_cmpuint (report->n_visual, ==, n_visual);
+      g_assert_cmpuint (report->n_audio, ==, n_audio);
+      g_assert_true (report->sync.has_offset);
+      g_assert_cmpfloat (report->sync.offset, ==, offset);
+      g_assert_cmpuint (report->sync.offset_pairs, ==, n_pairs);
+      g_assert_cmpint (report->sync.has_error, ==, !isnan (error));
+      if (report->sync.has_error)
+        g_assert_cmpfloat (report->sync.error, ==, error);
+
       /* Within one frame of the true shift (in practice within a few milliseconds). */
       g_assert_cmpfloat (fabs (offset - shifts[s]), <, 1 / FPS);
 
