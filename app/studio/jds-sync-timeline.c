@@ -574,7 +574,11 @@ jds_sync_timeline_measure (GtkWidget      *widget,
 {
   JdsSyncTimeline *self = JDS_SYNC_TIMELINE (widget);
   int child_min = 0, child_nat = 0;
-  gtk_widget_measure (self->labels, orientation, for_size, &child_min, &child_nat, NULL, NULL);
+  /* Height-for-width: the labels' width never depends on a height (a container may still ask
+   * for the width at some height, and the lanes' height is not the labels' anyway). */
+  gtk_widget_measure (self->labels, orientation,
+                      orientation == GTK_ORIENTATION_HORIZONTAL ? -1 : for_size,
+                      &child_min, &child_nat, NULL, NULL);
   if (orientation == GTK_ORIENTATION_HORIZONTAL)
     {
       int names = lane_names_width (widget);
