@@ -109,8 +109,8 @@ def ema_decay(step: int, limit: float) -> float:
     return min(limit, (1.0 + step) / (10.0 + step))
 
 
-def cosine_lr(step: int, total: int, base: float, warmup: int) -> float:
-    if step < warmup:
-        return base * (step + 1) / warmup
-    progress = min(1.0, (step - warmup) / max(1, total - warmup))
-    return base * (0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * progress)))
+def scheduled_lr(step: int, progress: float, base: float, warmup: int) -> float:
+    """Linear warm-up over the first `warmup` steps, then a cosine from `base` down to
+    base/10 over the stage's progress (0..1: elapsed share of its time, or of its steps)."""
+    cosine = base * (0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress))))
+    return cosine * min(1.0, (step + 1) / warmup)

@@ -27,8 +27,8 @@ from jointdit_reference.vae import AudioVAE, VideoVAE
 STAGES = ["dataset", "vae_video", "vae_audio", "latents", "unimodal", "joint", "preview",
           "export"]
 # Share of the time budget per stage (the short stages take what they need).
-SHARE = {"dataset": 0.05, "vae_video": 0.13, "vae_audio": 0.05, "latents": 0.03,
-         "unimodal": 0.35, "joint": 0.36, "preview": 0.01, "export": 0.02}
+SHARE = {"dataset": 0.05, "vae_video": 0.18, "vae_audio": 0.05, "latents": 0.03,
+         "unimodal": 0.34, "joint": 0.32, "preview": 0.01, "export": 0.02}
 P_DROP = 0.1
 NOISE_AUG_MAX = 0.1
 MOTION_BUCKET = 127.0
@@ -85,15 +85,16 @@ class Run:
 
     # ---- the training loop shared by the learning stages ----
     def train_loop(self, stage: str, modules: dict, params: list, step_fn, lr: float,
-                   ema_limit: float = 0.0, warmup: int = 20, min_steps: int = 30,
-                   extra_state: dict | None = None):
-        """Runs step_fn(step, generator) -> (loss tensor, {name: float}) until the planned step
-        count; plans the count from the measured seconds per step and the stage's share of the
-        budget; checkpoints every 2 minutes and at the end; resumes from the checkpoint."""
+                   ema_limit: float = 0.0, warmup: int = 20, min_steps: int = 30):
+        """Runs step_fn(step, generator) -> (loss tensor, {name: float}) for the stage's share of
+        the time budget (or exactly --max-steps steps), the learning rate following warm-up then
+        a cosine over the budget's elapsed fraction (so a machine slowed by other work shortens
+        the stage instead of overrunning it); checkpoints every 2 minutes and at the end;
+        resumes from the checkpoint."""
         ckpt_path = self.path(f"{stage}.ckpt.pt")
         opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01, betas=(0.9, 0.99))
         ema = {n: p.detach().clone() for n, p in _named(modules, params)} if ema_limit else None
-        step, total, elapsed, history = 0, None, 0.0, []
+        step, elapsed, history = 0, 0.0, []
         if os.path.exists(ckpt_path):
             ck = torch.load(ckpt_path, map_location=self.device)
             for name, m in modules.items():
@@ -101,19 +102,28 @@ class Run:
             opt.load_state_dict(ck["opt"])
             if ema is not None:
                 ema = ck["ema"]
-            step, total, elapsed, history = ck["step"], ck["total"], ck["elapsed"], ck["history"]
-            self.log(f"[{stage}] resuming at step {step}/{total} ({elapsed:.0f} s done before)")
+            step, elapsed, history = ck["step"], ck["elapsed"], ck["history"]
+            self.log(f"[{stage}] resuming at step {step} ({elapsed:.0f} s of "
+                     f"{self.allotted(stage):.0f} s done before)")
         budget = self.allotted(stage)
-        if self.args.max_steps:
-            total = self.args.max_steps
+        fixed = self.args.max_steps or 0
+
+        def progress() -> float:
+            return step / fixed if fixed else elapsed / budget
+
+        def finished() -> bool:
+            if fixed:
+                return step >= fixed
+            return elapsed >= budget and step >= min_steps
+
         last_save = time.time()
-        session_start = time.time()
-        session_steps = 0
-        timing_from = None
-        while total is None or step < total:
+        recent_dt: list[float] = []
+        every = 5 if not fixed else 1
+        while not finished():
             t0 = time.time()
+            p = min(1.0, progress())
             for group in opt.param_groups:
-                group["lr"] = objectives.cosine_lr(step, total or 10 ** 9, lr, warmup)
+                group["lr"] = objectives.scheduled_lr(step, p, lr, warmup)
             gen = torch.Generator().manual_seed(zlib.crc32(f"{stage}:{step}".encode()))
             loss, parts = step_fn(step, gen)
             opt.zero_grad(set_to_none=True)
@@ -123,39 +133,36 @@ class Run:
             if ema is not None:
                 d = objectives.ema_decay(step, ema_limit)
                 with torch.no_grad():
-                    for n, p in _named(modules, params):
-                        ema[n].mul_(d).add_(p.detach(), alpha=1.0 - d)
+                    for n, q in _named(modules, params):
+                        ema[n].mul_(d).add_(q.detach(), alpha=1.0 - d)
             step += 1
-            session_steps += 1
             dt = time.time() - t0
             elapsed += dt
+            recent_dt = (recent_dt + [dt])[-20:]
             history.append([step, float(loss.detach())] + [float(v) for v in parts.values()])
-            if session_steps == 1:
-                timing_from = (time.time(), step)
-            if total is None and session_steps == 4:
-                per = (time.time() - timing_from[0]) / (step - timing_from[1])
-                total = max(min_steps, int((budget - elapsed) / per) + step)
-                self.log(f"[{stage}] {per:.2f} s/step measured -> planning {total} steps "
-                         f"in {budget / 60:.1f} min")
-            if step % max(1, (total or 50) // 50) == 0 or step == total or step <= 2:
+            if step % every == 0 or step <= 2 or finished():
                 recent = history[-20:]
                 mean = sum(h[1] for h in recent) / len(recent)
-                per_s = (time.time() - session_start) / session_steps
-                left = ((total or step) - step) * per_s
-                run_left = left + self.remaining_plan_s(stage)
+                per_s = sum(recent_dt) / len(recent_dt)
+                left = (fixed - step) * per_s if fixed else max(0.0, budget - elapsed)
+                total = fixed or step + int(left / per_s)
                 names = list(parts)
-                avg_parts = [sum(h[2 + i] for h in recent) / len(recent) for i in range(len(names))]
-                parts_text = " ".join(f"{k} {v:.4f}" for k, v in zip(names, avg_parts))
-                self.log(f"[{stage}] step {step}/{total or '?'} loss {mean:.4f} ({parts_text}) "
+                avg = [sum(h[2 + i] for h in recent) / len(recent) for i in range(len(names))]
+                parts_text = " ".join(f"{k} {v:.4f}" for k, v in zip(names, avg))
+                self.log(f"[{stage}] step {step}/~{total} loss {mean:.4f} ({parts_text}) "
                          f"lr {opt.param_groups[0]['lr']:.2e} {per_s:.2f} s/step, "
-                         f"stage ETA {_mmss(left)}, run ETA {_mmss(run_left)}")
-            if time.time() - last_save > 120 or step == total:
-                self._save(ckpt_path, modules, opt, ema, step, total, elapsed, history)
+                         f"stage ETA {_mmss(left)}, run ETA "
+                         f"{_mmss(left + self.remaining_plan_s(stage))}")
+            if time.time() - last_save > 120 or finished() or step == self.args.interrupt_at:
+                self._save(ckpt_path, modules, opt, ema, step, elapsed, history)
                 last_save = time.time()
+            if step == self.args.interrupt_at:
+                self.log(f"[{stage}] interrupted at step {step} as asked (--interrupt-at)")
+                raise SystemExit(3)
         if ema is not None:
             with torch.no_grad():
-                for n, p in _named(modules, params):
-                    p.copy_(ema[n])
+                for n, q in _named(modules, params):
+                    q.copy_(ema[n])
         tail = history[-max(1, min(50, len(history) // 5)):]
         final = sum(h[1] for h in tail) / len(tail)
         return {"steps": step, "seconds": round(elapsed, 1), "final_loss": round(final, 5),
@@ -163,10 +170,10 @@ class Run:
                 "final_parts": {k: round(sum(h[2 + i] for h in tail) / len(tail), 5)
                                 for i, k in enumerate(parts)}}
 
-    def _save(self, path, modules, opt, ema, step, total, elapsed, history):
+    def _save(self, path, modules, opt, ema, step, elapsed, history):
         tmp = path + ".tmp"
         torch.save({"modules": {n: m.state_dict() for n, m in modules.items()},
-                    "opt": opt.state_dict(), "ema": ema, "step": step, "total": total,
+                    "opt": opt.state_dict(), "ema": ema, "step": step,
                     "elapsed": elapsed, "history": history}, tmp)
         os.replace(tmp, path)
 
@@ -226,8 +233,8 @@ class Run:
         frames_u8 = ds["frames"]
         n, nf = frames_u8.shape[:2]
         vae = VideoVAE(self.cfg["video_vae"]).to(self.device)
-        group = min(4, nf)
-        clips = 2 if self.device.type == "cpu" else 8
+        group = min(3, nf)
+        clips = 3 if self.device.type == "cpu" else 12
 
         def step_fn(step, gen):
             idx = torch.randint(0, n, (clips,), generator=gen)
@@ -246,7 +253,7 @@ class Run:
             return loss, {"mse": float(mse), "kl": float(kl)}
 
         summary = self.train_loop("vae_video", {"vae": vae}, list(vae.parameters()), step_fn,
-                                  lr=8e-4, warmup=20)
+                                  lr=6e-4, warmup=20)
         torch.save(vae.state_dict(), self.path("vae_video.pt"))
         mse = summary["final_parts"]["mse"]
         summary["psnr_db"] = round(10 * math.log10(4.0 / max(mse, 1e-12)), 2)
@@ -281,7 +288,7 @@ class Run:
             return loss, {"mse": float(mse), "kl": float(kl)}
 
         summary = self.train_loop("vae_audio", {"vae": vae}, list(vae.parameters()), step_fn,
-                                  lr=8e-4, warmup=20)
+                                  lr=6e-4, warmup=20)
         torch.save(vae.state_dict(), self.path("vae_audio.pt"))
         return summary
 
@@ -334,6 +341,15 @@ class Run:
         ids = torch.stack([torch.full((b,), self.fps - 1.0), torch.full((b,), MOTION_BUCKET),
                            strength], dim=1)
         return z0.to(self.device), ids.to(self.device)
+
+    def conditions(self, idx, gen, keep, embeds):
+        """All conditions of the samples in one batch from ONE keep mask, so a dropped sample
+        gets the engine's null condition for everything at once: zero image latent and zero
+        context for video, no image_proj addition for audio (the returned mask)."""
+        z0, ids = self.video_condition(idx, gen, keep)
+        k = keep.to(self.device)
+        ctx = (embeds * k.to(embeds.dtype).view(-1, 1))[:, None]
+        return z0, ids, ctx, k
 
     def video_inputs(self, idx, gen, keep, t_uni, timestep):
         lat = self.load_latents()
@@ -426,9 +442,8 @@ class Run:
             x0, x, sample, c_noise, ids, sigma = self.video_inputs(idx, gen, keep, t_uni, timestep)
             a0, xt, index, alpha_bar = self.audio_inputs(idx, gen, t_uni, timestep)
             emb = embeds[idx]
-            k = keep.float().view(-1, 1).to(self.device)
-            aunet.keep_mask = keep.to(self.device)
-            v_out, eps = model(sample, c_noise, (emb * k)[:, None], ids, xt, index, emb, "full")
+            _, _, ctx, aunet.keep_mask = self.conditions(idx, gen, keep, emb)
+            v_out, eps = model(sample, c_noise, ctx, ids, xt, index, emb, "full")
             lv = objectives.video_loss(x0, objectives.video_x0(x, v_out, sigma), sigma).mean()
             la = objectives.audio_loss(a0, objectives.audio_x0(xt, eps, alpha_bar), alpha_bar).mean()
             return lv + la, {"video": float(lv), "audio": float(la)}
@@ -632,6 +647,7 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--max-steps", type=int, default=0,
                         help="fixed step count per training stage (tiny default 3)")
+    parser.add_argument("--interrupt-at", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--stop-after", choices=STAGES, default=None,
                         help="stop once this stage is done (a later rerun continues)")
     args = parser.parse_args(argv)
