@@ -17,6 +17,8 @@ def model_config(name: str) -> dict:
         cfg = configs.parity_config()
         cfg["image_encoder"].update(image_size=16, patch_size=8)
         cfg["joint"]["audio_latent_seconds"] = 0.02   # hop 160 x VAE factor 2 at 16 kHz
+        for part in ("audio_unet", "video_vae", "audio_vae"):   # as the default model
+            cfg[part]["norm_num_groups"] = 8
         cfg["shapes"] = {"frames": 8, "video_latent": [4, 8, 8], "audio_latent": [8, 32, 16],
                          "image_size": [16, 16], "mel_frames": 64, "mel_bins": 32,
                          "sample_rate": 16000}

@@ -88,8 +88,8 @@ class Objective(unittest.TestCase):
         cfg = models.model_config("tiny")
         torch.manual_seed(1)
         unet = JointDiT(cfg).unet("audio").double()
-        with torch.no_grad():
-            unet.image_proj.bias.uniform_(-1, 1)   # a bias that would condition if fed zeros
+        # random everywhere (a bias that would condition if fed zeros, no zero-initialised output)
+        bundle.randomize(unet, torch.Generator().manual_seed(1))
         xt = torch.randn(2, *cfg["shapes"]["audio_latent"], generator=self.gen,
                          dtype=torch.float64)
         emb = torch.randn(2, cfg["audio_unet"]["image_embed_dim"], generator=self.gen,
