@@ -35,7 +35,12 @@ DEFAULT_CONFIG: dict = {
         "num_attention_heads": [1, 2, 2, 3],
         "cross_attention_dim": [None, 768, 1024],
         "transformer_layers_per_block": 1,
-        "norm_num_groups": 32,
+        # 8 groups (4+ channels each): a ResnetBlock adds the timestep/image embedding per
+        # channel just before norm2, and a GroupNorm of one channel per group (32 groups of 32)
+        # erases that offset, so the 32-channel level would never see the noise level or the
+        # picture.  (SVD's video UNet fixes 32 groups; its 32-channel levels are conditioned
+        # through the cross-attention and the deeper levels only.)
+        "norm_num_groups": 8,
         "norm_eps": 1e-5,
         "text_transformers": False,
         "image_embed_dim": 64,
@@ -43,10 +48,15 @@ DEFAULT_CONFIG: dict = {
     "video_vae": {
         "in_channels": 3,
         "out_channels": 3,
-        "block_out_channels": [32, 32, 32, 32],
+        # 64 channels at full resolution: SVD's temporal decoder fixes its GroupNorms at 32
+        # groups, and with 32 channels that is one channel per group, which erases every
+        # feature map's mean before conv_out, so the decoder could not learn colours (training
+        # sat at the mean-colour MSE for hundreds of steps); 2 channels per group keep relative
+        # levels.  The encoder reads norm_num_groups: 8 groups, 4 or 8 channels each.
+        "block_out_channels": [64, 32, 32, 32],
         "layers_per_block": 1,
         "latent_channels": 4,
-        "norm_num_groups": 32,
+        "norm_num_groups": 8,
         "scaling_factor": 0.18215,
     },
     "audio_vae": {
@@ -55,7 +65,7 @@ DEFAULT_CONFIG: dict = {
         "block_out_channels": [32, 32, 32],
         "layers_per_block": 1,
         "latent_channels": 8,
-        "norm_num_groups": 32,
+        "norm_num_groups": 8,   # 4 channels per group keep loudness (32 would erase means)
         "scaling_factor": 0.4110932946205139,
     },
     "vocoder": {
@@ -116,12 +126,12 @@ def parity_config() -> dict:
                              cross_attention_dim=32, addition_time_embed_dim=16,
                              projection_class_embeddings_input_dim=48)
     cfg["audio_unet"].update(block_out_channels=[32] * 4, num_attention_heads=[1] * 4,
-                             image_embed_dim=32)
+                             image_embed_dim=32, norm_num_groups=32)
     cfg["vocoder"]["upsample_initial_channel"] = 64
     cfg["image_encoder"].update(hidden_size=32, intermediate_size=64, image_size=16,
                                 projection_dim=32)
-    cfg["video_vae"]["block_out_channels"] = [32, 32]
-    cfg["audio_vae"]["block_out_channels"] = [32, 32]
+    cfg["video_vae"].update(block_out_channels=[32, 32], norm_num_groups=32)
+    cfg["audio_vae"].update(block_out_channels=[32, 32], norm_num_groups=32)
     cfg["joint"].update(d_qk=32, d_v=16, heads=1)
     cfg["shapes"] = {"frames": 5, "video_latent": [4, 8, 8], "audio_latent": [8, 20, 16]}
     return cfg

@@ -1,0 +1,215 @@
+"""tools/train: the training objective against the engine's sampler, condition dropout, resume,
+and the exported bundle (tiny config)."""
+import json
+import math
+import pathlib
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import torch
+
+HERE = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(HERE))
+
+from jointdit_train import data, models, objectives  # noqa: E402
+from jointdit_train import run as train_run  # noqa: E402
+from jointdit_reference import bundle, sampling  # noqa: E402
+from jointdit_reference.joint import JointDiT  # noqa: E402
+
+TOOL = HERE / "make-default-model"
+
+
+def make(out: pathlib.Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(TOOL), "--config", "tiny", "--out", str(out),
+                           *extra], capture_output=True, text=True)
+
+
+class Objective(unittest.TestCase):
+    def setUp(self):
+        self.gen = torch.Generator().manual_seed(7)
+        self.ts = objectives.UnifiedTimestep()
+
+    def test_unified_timestep_equals_the_sampler_map(self):
+        t = self.ts.draw(400, self.gen)
+        sigma, index, alpha_bar = self.ts.point(t)
+        schedule = sampling.Schedule()
+        for i in range(t.shape[0]):
+            p = schedule.point(float(t[i]))
+            self.assertLess(abs(float(sigma[i]) - p.sigma) / p.sigma, 1e-12)
+            self.assertEqual(int(index[i]), p.audio_index)
+            self.assertEqual(float(alpha_bar[i]), p.alpha_bar)
+        # Training covers exactly the sampler's range: its grid's ends.
+        grid = schedule.grid(25)
+        self.assertAlmostEqual(self.ts.t_hi, grid[0].t_uni, places=12)
+        self.assertAlmostEqual(self.ts.t_lo, grid[-1].t_uni, places=12)
+        self.assertTrue(bool((t >= self.ts.t_lo).all() and (t <= self.ts.t_hi).all()))
+        # Both ends of the audio index range are reached.
+        _, ends, _ = self.ts.point(torch.tensor([self.ts.t_lo, self.ts.t_hi], dtype=torch.float64))
+        self.assertEqual(ends.tolist(), [0, 999])
+
+    def test_audio_loss_is_the_epsilon_mse(self):
+        a0 = torch.randn(6, 8, 5, 4, generator=self.gen, dtype=torch.float64)
+        noise = torch.randn(a0.shape, generator=self.gen, dtype=torch.float64)
+        eps_hat = torch.randn(a0.shape, generator=self.gen, dtype=torch.float64)
+        _, _, alpha_bar = self.ts.point(self.ts.draw(6, self.gen))
+        xt = objectives.audio_noisy(a0, noise, alpha_bar)
+        loss = objectives.audio_loss(a0, objectives.audio_x0(xt, eps_hat, alpha_bar), alpha_bar)
+        eps_mse = (noise - eps_hat).square().flatten(1).mean(1)
+        torch.testing.assert_close(loss, eps_mse, rtol=1e-9, atol=0)
+        # and x0 from the true noise is exact (the conversion is the sampler's)
+        ab = float(alpha_bar[0])
+        a, b = sampling.eps_prediction_to_x0(ab)
+        torch.testing.assert_close(a * xt[0] + b * noise[0], a0[0], rtol=1e-9, atol=1e-9)
+
+    def test_video_loss_is_the_edm_loss(self):
+        x0 = torch.randn(5, 3, 4, 2, 2, generator=self.gen, dtype=torch.float64)
+        noise = torch.randn(x0.shape, generator=self.gen, dtype=torch.float64)
+        v_out = torch.randn(x0.shape, generator=self.gen, dtype=torch.float64)
+        sigma = self.ts.sigma(self.ts.draw(5, self.gen))
+        x, x_in, c_noise = objectives.video_noisy(x0, noise, sigma)
+        loss = objectives.video_loss(x0, objectives.video_x0(x, v_out, sigma), sigma)
+        for i in range(5):
+            s = float(sigma[i])
+            # EDM (Karras et al.) with sigma_data = 1: lambda |D - x0|^2 = |F - F_target|^2.
+            c_skip, c_out = 1 / (s * s + 1), -s / math.sqrt(s * s + 1)
+            target = (x0[i] - c_skip * x[i]) / c_out
+            self.assertAlmostEqual(float(loss[i]), float((v_out[i] - target).square().mean()),
+                                   delta=1e-9 * float(loss[i]))
+            # the sampler's conversion and preconditioning
+            va, vb = sampling.v_prediction_to_x0(s)
+            torch.testing.assert_close(objectives.video_x0(x, v_out, sigma)[i],
+                                       va * x[i] + vb * v_out[i])
+            torch.testing.assert_close(x_in[i], sampling.edm_c_in(s) * x[i])
+            self.assertAlmostEqual(float(c_noise[i]), sampling.edm_c_noise(s), places=12)
+
+    def test_audio_null_skips_the_image_projection(self):
+        cfg = models.model_config("tiny")
+        torch.manual_seed(1)
+        unet = JointDiT(cfg).unet("audio").double()
+        # random everywhere (a bias that would condition if fed zeros, no zero-initialised output)
+        bundle.randomize(unet, torch.Generator().manual_seed(1))
+        xt = torch.randn(2, *cfg["shapes"]["audio_latent"], generator=self.gen,
+                         dtype=torch.float64)
+        emb = torch.randn(2, cfg["audio_unet"]["image_embed_dim"], generator=self.gen,
+                          dtype=torch.float64)
+        t = torch.tensor([10.0, 500.0], dtype=torch.float64)
+        with torch.no_grad():
+            cond = unet(xt, t, image_embeds=emb)
+            null = unet(xt, t, image_embeds=None)
+            models.patch_audio_null(unet)
+            unet.keep_mask = torch.tensor([True, False])
+            mixed = unet(xt, t, image_embeds=emb)
+        torch.testing.assert_close(mixed[0], cond[0])
+        torch.testing.assert_close(mixed[1], null[1])
+        self.assertGreater(float((cond[1] - null[1]).abs().max()), 1e-6)
+
+    def test_condition_keep_rate(self):
+        keep = objectives.condition_keep(20000, 0.1, self.gen)
+        self.assertLess(abs(1.0 - float(keep.float().mean()) - 0.1), 0.01)
+
+    def test_training_seeds_stay_below_the_evaluation_seeds(self):
+        shapes = models.model_config("tiny")["shapes"]
+        with self.assertRaises(ValueError):
+            data.make_clip(data.TRAIN_SEED_LIMIT, shapes, 12.5)
+        scenes = [data.scene_for(s) for s in range(2000)]
+        self.assertGreater(scenes.count("bounce") + scenes.count("strike"), 1200)
+        self.assertEqual(set(scenes), set(data.SCENE_WEIGHTS))
+
+
+class TinyRun(unittest.TestCase):
+    """One tiny run of every stage (about 30 s), shared by the tests below."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.out = pathlib.Path(cls.tmp.name) / "run"
+        cls.result = make(cls.out)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def test_run_succeeds_and_logs(self):
+        self.assertEqual(self.result.returncode, 0, self.result.stderr[-3000:])
+        log = (self.out / train_run.LOG_NAME).read_text()
+        for stage in train_run.STAGES:
+            self.assertIn(f"[{stage}] done", log)
+        self.assertIn("stage ETA", log)
+        # a rerun skips every finished stage
+        again = make(self.out, "--resume")
+        self.assertEqual(again.returncode, 0, again.stderr[-3000:])
+        self.assertEqual(again.stdout.count("already done, skipped"), len(train_run.STAGES))
+        # and without --resume a used folder is refused
+        self.assertEqual(make(self.out).returncode, 2)
+
+    def test_bundle_names_and_shapes_equal_the_reference(self):
+        config, tensors = bundle.read_bundle(self.out / train_run.BUNDLE_NAME)
+        reference = JointDiT(models.model_config("tiny")).state_dict()
+        self.assertEqual({k: tuple(v.shape) for k, v in tensors.items()},
+                         {k: tuple(v.shape) for k, v in reference.items()})
+        self.assertTrue(all(t.dtype == torch.float16 for t in tensors.values()))
+        self.assertNotIn("vocoder", config)
+        c_video = config["shapes"]["video_latent"][0]
+        c_audio = config["shapes"]["audio_latent"][0]
+        self.assertEqual(len(config["preview"]["video_rgb"]["weight"]), 3)
+        self.assertEqual(len(config["preview"]["video_rgb"]["weight"][0]), c_video)
+        self.assertEqual(len(config["preview"]["audio_mel"]["weight"]), c_audio)
+        done = json.loads((self.out / "state" / "latents.done.json").read_text())
+        self.assertEqual(config["video_vae"]["scaling_factor"], done["video_scaling_factor"])
+        self.assertEqual(config["audio_vae"]["scaling_factor"], done["audio_scaling_factor"])
+        prov = config["provenance"]
+        for key in ("git_revision", "machine", "commands", "world", "stages"):
+            self.assertIn(key, prov)
+        self.assertLess(prov["world"]["seeds"][1], data.TRAIN_SEED_LIMIT)
+        self.assertEqual(prov["stages"]["joint"]["steps"], 3)
+        # the trained gates are not zero; the baseline's are, and only they differ
+        _, base = bundle.read_bundle(self.out / train_run.BASELINE_NAME)
+        for name, t in tensors.items():
+            if name.startswith("joint.") and "_modulation." in name:
+                self.assertEqual(float(base[name].abs().max()), 0.0)
+                if name.endswith("weight"):
+                    self.assertGreater(float(t.abs().max()), 0.0, name)
+            else:
+                self.assertTrue(torch.equal(base[name], t), name)
+
+    def test_condition_dropout_nulls_all_conditions_together(self):
+        args = train_run.main.__globals__["argparse"].Namespace(
+            out=str(self.out), config="tiny", device="cpu", budget_minutes=2.0, max_steps=3,
+            interrupt_at=0)
+        r = train_run.Run(args)
+        embeds = torch.randn(3, 32, generator=torch.Generator().manual_seed(2))
+        keep = torch.tensor([True, False, True])
+        z0, ids, ctx, mask = r.conditions(torch.tensor([0, 1, 2]), torch.Generator(), keep,
+                                          embeds)
+        self.assertEqual(mask.tolist(), keep.tolist())
+        for i, k in enumerate(keep.tolist()):
+            self.assertEqual(bool(z0[i].abs().max() > 0), k)
+            self.assertEqual(bool(ctx[i].abs().max() > 0), k)
+        # the added time ids are no condition: the engine keeps them in its null call
+        self.assertEqual(ids[:, 1].tolist(), [train_run.MOTION_BUCKET] * 3)
+
+
+class Resume(unittest.TestCase):
+    def test_interrupted_stage_resumes_where_it_stopped(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            straight, broken = pathlib.Path(tmp) / "a", pathlib.Path(tmp) / "b"
+            args = ("--max-steps", "4", "--stop-after", "vae_video")
+            r = make(straight, *args)
+            self.assertEqual(r.returncode, 0, r.stderr[-3000:])
+            r = make(broken, *args, "--interrupt-at", "2")
+            self.assertEqual(r.returncode, 3, r.stderr[-3000:])
+            self.assertFalse((broken / "state" / "vae_video.done.json").exists())
+            r = make(broken, *args, "--resume")
+            self.assertEqual(r.returncode, 0, r.stderr[-3000:])
+            self.assertIn("[vae_video] resuming at step 2 (", r.stdout)
+            self.assertIn("[dataset] already done, skipped", r.stdout)
+            a = torch.load(straight / "state" / "vae_video.pt")
+            b = torch.load(broken / "state" / "vae_video.pt")
+            for name in a:
+                self.assertTrue(torch.equal(a[name], b[name]), name)
+
+
+if __name__ == "__main__":
+    unittest.main()
