@@ -110,10 +110,27 @@ jd_f32_to_bf16 (float f)
   return (uint16_t) (u >> 16);
 }
 
+/* Half-precision words are read and written through memcpy: a model file's tensors may start at
+ * any byte (safetensors does not require alignment), and a misaligned uint16_t access is
+ * undefined behaviour. Compilers turn the 2-byte memcpy into a plain load or store. */
+static inline uint16_t
+load_u16 (const guint8 *bytes, gsize i)
+{
+  uint16_t h;
+  memcpy (&h, bytes + 2 * i, sizeof h);
+  return h;
+}
+
+static inline void
+store_u16 (guint8 *bytes, gsize i, uint16_t h)
+{
+  memcpy (bytes + 2 * i, &h, sizeof h);
+}
+
 void
 jd_convert_to_f32 (JdDType src_dtype, const void *src, float *dst, gsize n)
 {
-  const uint16_t *half = src;
+  const guint8 *bytes = src;
   switch (src_dtype)
     {
     case JD_DTYPE_F32:
@@ -121,11 +138,11 @@ jd_convert_to_f32 (JdDType src_dtype, const void *src, float *dst, gsize n)
       break;
     case JD_DTYPE_F16:
       for (gsize i = 0; i < n; i++)
-        dst[i] = jd_f16_to_f32 (half[i]);
+        dst[i] = jd_f16_to_f32 (load_u16 (bytes, i));
       break;
     case JD_DTYPE_BF16:
       for (gsize i = 0; i < n; i++)
-        dst[i] = jd_bf16_to_f32 (half[i]);
+        dst[i] = jd_bf16_to_f32 (load_u16 (bytes, i));
       break;
     default:
       g_assert_not_reached ();
@@ -135,7 +152,7 @@ jd_convert_to_f32 (JdDType src_dtype, const void *src, float *dst, gsize n)
 void
 jd_convert_from_f32 (JdDType dst_dtype, const float *src, void *dst, gsize n)
 {
-  uint16_t *half = dst;
+  guint8 *bytes = dst;
   switch (dst_dtype)
     {
     case JD_DTYPE_F32:
@@ -143,11 +160,11 @@ jd_convert_from_f32 (JdDType dst_dtype, const float *src, void *dst, gsize n)
       break;
     case JD_DTYPE_F16:
       for (gsize i = 0; i < n; i++)
-        half[i] = jd_f32_to_f16 (src[i]);
+        store_u16 (bytes, i, jd_f32_to_f16 (src[i]));
       break;
     case JD_DTYPE_BF16:
       for (gsize i = 0; i < n; i++)
-        half[i] = jd_f32_to_bf16 (src[i]);
+        store_u16 (bytes, i, jd_f32_to_bf16 (src[i]));
       break;
     default:
       g_assert_not_reached ();
