@@ -348,11 +348,6 @@ test_generate_finishes (void)
   g_assert_cmpint (jds_clip_stream_get_n_frames (stream), ==, result->clip->n_frames);
   g_assert_cmpfloat (jds_clip_stream_get_fps (stream), ==, result->clip->fps);
   g_assert_true (gtk_media_stream_get_loop (GTK_MEDIA_STREAM (stream)));
-  /* The sync readout under the player measures this clip and follows the player's clock. */
-  JdsSyncTimeline *timeline = JDS_SYNC_TIMELINE (jds_window_get_sync_timeline (window));
-  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (timeline)));
-  g_assert_cmpfloat_with_epsilon (jds_sync_timeline_get_duration (timeline),
-                                  result->clip->n_frames / result->clip->fps, 1e-9);
   /* The finished state (before playing and copying, whose toasts would cover the player). */
   studio_test_spin (0.3);
   g_autofree char *finished = g_strdup_printf ("finished-%s", path_suffix ());
@@ -369,10 +364,6 @@ test_generate_finishes (void)
   g_assert_nonnull (jds_clip_stream_get_silent_reason (stream));
   g_action_group_activate_action (G_ACTION_GROUP (window), "play-pause", NULL);
   g_assert_false (gtk_media_stream_get_playing (GTK_MEDIA_STREAM (stream)));
-  /* The readout's playhead is the player's position. */
-  g_assert_cmpfloat_with_epsilon (jds_sync_timeline_get_position (timeline),
-                                  gtk_media_stream_get_timestamp (GTK_MEDIA_STREAM (stream)) / 1e6,
-                                  1e-9);
   /* Space in the player area plays and pauses; Ctrl+Space is left to others. */
   g_assert_true (send_player_key (player, GDK_KEY_space, 0));
   g_assert_true (gtk_media_stream_get_playing (GTK_MEDIA_STREAM (stream)));
