@@ -485,6 +485,8 @@ test_spatio_temporal_res_block (void)
   const int64_t b = 2, f = 3, c = 32, h = 3, w = 2, temb_ch = 8;
   for (int sw = 0; sw < 2; sw++)
     {
+      /* SVD's 32 groups, and the compact models' 8 (norm_num_groups in their configs). */
+      const int groups = sw ? 8 : 32;
       Store s;
       store_init (&s);
       g_autoptr (GError) error = NULL;
@@ -505,7 +507,7 @@ test_spatio_temporal_res_block (void)
       store_add (&s, "st.time_mixer.mix_factor", -2.0f, 2.0f, 1, (int64_t[]) { 1 });
       JdSpatioTemporalResBlock blk;
       g_assert_true (jd_spatio_temporal_res_block_init (&blk, s.weights, "st", c, c, temb_ch,
-                                                        1e-6f, 1e-5f, sw, &error));
+                                                        groups, 1e-6f, 1e-5f, sw, &error));
       g_assert_no_error (error);
       g_autoptr (JdTensor) x = random_input (&s, 4, (int64_t[]) { b * f, c, h, w });
       g_autoptr (JdTensor) temb = random_input (&s, 2, (int64_t[]) { b * f, temb_ch });
@@ -519,7 +521,7 @@ test_spatio_temporal_res_block (void)
       memcpy (spatial.shape, (int64_t[]) { b, f, c, h, w }, sizeof (int64_t) * 5);
       Ref cf = ref_swap_12 (&spatial);
       const JdTemporalResnetBlock *tb = &blk.temporal_res_block;
-      Ref n1 = ref_group_norm (&cf, tb->norm1.weight, tb->norm1.bias, 32, 1e-5, TRUE);
+      Ref n1 = ref_group_norm (&cf, tb->norm1.weight, tb->norm1.bias, groups, 1e-5, TRUE);
       Ref t1 = ref_conv_temporal (&n1, tb->conv1_weight, tb->conv1_bias);
       Ref act = ref_new (2, rt.shape);
       for (int64_t i = 0; i < ref_numel (&rt); i++)
@@ -530,7 +532,7 @@ test_spatio_temporal_res_block (void)
           for (int64_t t = 0; t < f; t++)
             for (int64_t i = 0; i < h * w; i++)
               t1.d[((sb * c + ch) * f + t) * h * w + i] += p.d[(sb * f + t) * c + ch];
-      Ref n2 = ref_group_norm (&t1, tb->norm2.weight, tb->norm2.bias, 32, 1e-5, TRUE);
+      Ref n2 = ref_group_norm (&t1, tb->norm2.weight, tb->norm2.bias, groups, 1e-5, TRUE);
       Ref temporal = ref_conv_temporal (&n2, tb->conv2_weight, tb->conv2_bias);
       ref_add_into (&temporal, &cf);
       float mix;

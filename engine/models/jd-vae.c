@@ -6,7 +6,7 @@
 
 #define SPATIAL_EPS  1e-6f
 #define TEMPORAL_EPS 1e-5f
-/* SVD's temporal decoder fixes its GroupNorms at 32 groups whatever the config says. */
+/* SVD's temporal decoder fixes its GroupNorms at 32 groups whatever norm_num_groups says. */
 #define TEMPORAL_DECODER_GROUPS 32
 #define MAX_LAYERS 8
 
@@ -72,6 +72,13 @@ jd_vae_config_read (JsonObject *object, const char *path, JdVaeConfig *config, G
     {
       JD_TRY_FALSE (jd_config_int (object, path, "norm_num_groups", 1, 1 << 16, &v, error));
       config->norm_num_groups = (int) v;
+    }
+  config->decoder_norm_num_groups = TEMPORAL_DECODER_GROUPS;
+  if (jd_config_has (object, "decoder_norm_num_groups"))
+    {
+      JD_TRY_FALSE (jd_config_int (object, path, "decoder_norm_num_groups", 1, 1 << 16, &v,
+                                   error));
+      config->decoder_norm_num_groups = (int) v;
     }
   JD_TRY_FALSE (jd_config_double (object, path, "scaling_factor", &config->scaling_factor, error));
   if (!(config->scaling_factor > 0.0))
@@ -188,7 +195,7 @@ decoder_init (JdVae *self, JdWeights *weights, const char *prefix, GError **erro
 {
   const JdVaeConfig *c = &self->config;
   const gboolean video = self->kind == JD_VAE_VIDEO;
-  const int groups = video ? TEMPORAL_DECODER_GROUPS : c->norm_num_groups;
+  const int groups = video ? c->decoder_norm_num_groups : c->norm_num_groups;
   int rch[JD_VAE_MAX_BLOCKS];
   for (int i = 0; i < c->n_blocks; i++)
     rch[i] = c->block_out_channels[c->n_blocks - 1 - i];
@@ -211,7 +218,8 @@ decoder_init (JdVae *self, JdWeights *weights, const char *prefix, GError **erro
       g_autofree char *p = name (prefix, "decoder.mid_block.resnets.%d", r);
       if (video)
         JD_TRY_FALSE (jd_spatio_temporal_res_block_init (&self->dec_st_mid[r], weights, p, rch[0],
-                                                         rch[0], 0, SPATIAL_EPS, TEMPORAL_EPS, TRUE,
+                                                         rch[0], 0, groups, SPATIAL_EPS, TEMPORAL_EPS,
+                                                         TRUE,
                                                          error));
       else
         JD_TRY_FALSE (jd_resnet_block2d_init (&self->dec_mid[r], weights, p, rch[0], rch[0], 0,
@@ -234,8 +242,8 @@ decoder_init (JdVae *self, JdWeights *weights, const char *prefix, GError **erro
           int64_t in = l == 0 ? rch[i > 0 ? i - 1 : 0] : rch[i];
           if (video)
             JD_TRY_FALSE (jd_spatio_temporal_res_block_init (&block->st_resnets[l], weights, p, in,
-                                                             rch[i], 0, SPATIAL_EPS, TEMPORAL_EPS,
-                                                             TRUE, error));
+                                                             rch[i], 0, groups, SPATIAL_EPS,
+                                                             TEMPORAL_EPS, TRUE, error));
           else
             JD_TRY_FALSE (jd_resnet_block2d_init (&block->resnets[l], weights, p, in, rch[i], 0,
                                                   groups, SPATIAL_EPS, error));

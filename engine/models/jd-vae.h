@@ -37,6 +37,9 @@ typedef struct {
   int    layers_per_block;
   int    latent_channels;
   int    norm_num_groups;
+  /* The video VAE's temporal decoder: SVD fixes 32 groups whatever norm_num_groups (the
+   * encoder's) says; "decoder_norm_num_groups" overrides that for compact models. */
+  int    decoder_norm_num_groups;
   double scaling_factor;
 } JdVaeConfig;
 

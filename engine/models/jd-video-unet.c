@@ -163,7 +163,7 @@ temporal_block_forward (const TemporalTransformerBlock *block, const JdTensor *x
 
 static gboolean
 transformer_init (TransformerSpatioTemporal *t, JdWeights *weights, const char *prefix,
-                  int64_t channels, int heads, int64_t context_dim, int n_layers,
+                  int64_t channels, int heads, int64_t context_dim, int n_layers, int groups,
                   GError **error)
 {
   memset (t, 0, sizeof *t);
@@ -174,7 +174,7 @@ transformer_init (TransformerSpatioTemporal *t, JdWeights *weights, const char *
   g_autofree char *p_out = jd_weights_join (prefix, "proj_out");
   g_autofree char *p_pos = jd_weights_join (prefix, "time_pos_embed");
   g_autofree char *p_mixer = jd_weights_join (prefix, "time_mixer");
-  JD_TRY_FALSE (jd_group_norm_layer_init (&t->norm, weights, p_norm, channels, 32, EPS_TRANSFORMER,
+  JD_TRY_FALSE (jd_group_norm_layer_init (&t->norm, weights, p_norm, channels, groups, EPS_TRANSFORMER,
                                           error));
   JD_TRY_FALSE (jd_linear_layer_init (&t->proj_in, weights, p_in, channels, channels, TRUE, error));
   for (int i = 0; i < n_layers; i++)
@@ -265,7 +265,7 @@ transformer_forward (const TransformerSpatioTemporal *t, const JdTensor *x,
 
 static gboolean
 block_init_attentions (Block *block, JdWeights *weights, const char *prefix, int n,
-                       int64_t channels, int heads, int64_t context_dim, int tlayers,
+                       int64_t channels, int heads, int64_t context_dim, int tlayers, int groups,
                        GError **error)
 {
   block->attentions = g_new0 (TransformerSpatioTemporal, n);
@@ -273,7 +273,7 @@ block_init_attentions (Block *block, JdWeights *weights, const char *prefix, int
     {
       g_autofree char *p = jd_weights_join_printf (prefix, "attentions.%d", i);
       JD_TRY_FALSE (transformer_init (&block->attentions[i], weights, p, channels, heads,
-                                      context_dim, tlayers, error));
+                                      context_dim, tlayers, groups, error));
     }
   return TRUE;
 }
@@ -339,11 +339,19 @@ jd_video_unet_new (JdWeights *weights, JsonObject *config, const char *config_pa
   JD_TRY_NULL (jd_config_int_array (config, path, "block_out_channels", 32, 1 << 16, -1,
                                     MAX_BLOCKS, ch,
                                     &n, error));
+  /* SVD builds every GroupNorm with 32 groups; "norm_num_groups" is this project's extension
+   * for compact models, whose 32-channel levels would otherwise normalise one channel per group
+   * and so erase the per-channel offset the timestep embedding adds in each resnet. */
+  int64_t groups64 = 32;
+  if (jd_config_has (config, "norm_num_groups"))
+    JD_TRY_NULL (jd_config_int (config, path, "norm_num_groups", 1, 1 << 12, &groups64, error));
+  const int groups = (int) groups64;
   for (int i = 0; i < n; i++)
-    if (ch[i] % 32 != 0)
+    if (ch[i] % groups != 0)
       {
-        fail_config (error, path, ".block_out_channels must be multiples of 32 (GroupNorm's 32 "
-                     "groups)");
+        g_autofree char *what = g_strdup_printf (".block_out_channels must be multiples of "
+                                                 "norm_num_groups (%d)", groups);
+        fail_config (error, path, what);
         return NULL;
       }
   unet->n_blocks = n;
@@ -423,12 +431,12 @@ jd_video_unet_new (JdWeights *weights, JsonObject *config, const char *config_pa
           g_autofree char *pr = jd_weights_join_printf (p, "resnets.%d", j);
           JD_TRY_NULL (jd_spatio_temporal_res_block_init (&block->resnets[j], weights, pr,
                                                           j == 0 ? ch[MAX (i - 1, 0)] : ch[i], ch[i],
-                                                          temb, eps, -1, FALSE, error));
+                                                          temb, groups, eps, -1, FALSE, error));
         }
       if (down_cross[i])
         JD_TRY_NULL (block_init_attentions (block, weights, p, block->n_layers, ch[i],
                                             (int) heads[i],
-                                            context[i], (int) tlayers[i], error));
+                                            context[i], (int) tlayers[i], groups, error));
       block->has_downsample = i < n - 1;
       if (block->has_downsample)
         {
@@ -445,11 +453,12 @@ jd_video_unet_new (JdWeights *weights, JsonObject *config, const char *config_pa
       {
         g_autofree char *pr = jd_weights_join_printf (p, "resnets.%d", j);
         JD_TRY_NULL (jd_spatio_temporal_res_block_init (&mid->resnets[j], weights, pr, ch[n - 1],
-                                                        ch[n - 1], temb, EPS_MID_BLOCK, -1, FALSE,
+                                                        ch[n - 1], temb, groups, EPS_MID_BLOCK, -1,
+                                                        FALSE,
                                                         error));
       }
     JD_TRY_NULL (block_init_attentions (mid, weights, p, 1, ch[n - 1], (int) heads[n - 1],
-                                        context[n - 1], (int) tlayers[n - 1], error));
+                                        context[n - 1], (int) tlayers[n - 1], groups, error));
   }
 
   for (int i = 0; i < n; i++)
@@ -467,12 +476,13 @@ jd_video_unet_new (JdWeights *weights, JsonObject *config, const char *config_pa
           g_autofree char *pr = jd_weights_join_printf (p, "resnets.%d", j);
           JD_TRY_NULL (jd_spatio_temporal_res_block_init (&block->resnets[j], weights, pr,
                                                           (j == 0 ? prev_ch : out_ch) + skip_ch, out_ch,
-                                                          temb, EPS_UP_BLOCK, -1, FALSE, error));
+                                                          temb, groups, EPS_UP_BLOCK, -1, FALSE,
+                                                          error));
         }
       if (up_cross[i])
         JD_TRY_NULL (block_init_attentions (block, weights, p, block->n_layers, out_ch,
                                             (int) heads[r],
-                                            context[r], (int) tlayers[r], error));
+                                            context[r], (int) tlayers[r], groups, error));
       block->has_upsample = i < n - 1;
       if (block->has_upsample)
         {
@@ -480,7 +490,7 @@ jd_video_unet_new (JdWeights *weights, JsonObject *config, const char *config_pa
           JD_TRY_NULL (jd_upsample2d_init (&block->upsample, weights, pu, out_ch, error));
         }
     }
-  JD_TRY_NULL (jd_group_norm_layer_init (&unet->conv_norm_out, weights, p_norm_out, ch[0], 32,
+  JD_TRY_NULL (jd_group_norm_layer_init (&unet->conv_norm_out, weights, p_norm_out, ch[0], groups,
                                          EPS_NORM_OUT, error));
   JD_TRY_NULL (jd_conv2d_layer_init (&unet->conv_out, weights, p_conv_out, ch[0],
                                      unet->out_channels, 3,

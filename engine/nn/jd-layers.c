@@ -375,8 +375,8 @@ jd_alpha_blender_blend_into (const JdAlphaBlender *blender, JdBackend *backend,
 gboolean
 jd_spatio_temporal_res_block_init (JdSpatioTemporalResBlock *block, JdWeights *weights,
                                    const char *prefix, int64_t in_channels,
-                                   int64_t out_channels, int64_t temb_channels, float eps,
-                                   float temporal_eps, gboolean switch_to_temporal,
+                                   int64_t out_channels, int64_t temb_channels, int groups,
+                                   float eps, float temporal_eps, gboolean switch_to_temporal,
                                    GError **error)
 {
   memset (block, 0, sizeof *block);
@@ -384,9 +384,9 @@ jd_spatio_temporal_res_block_init (JdSpatioTemporalResBlock *block, JdWeights *w
   g_autofree char *p_temporal = jd_weights_join (prefix, "temporal_res_block");
   g_autofree char *p_mixer = jd_weights_join (prefix, "time_mixer");
   JD_TRY_FALSE (jd_resnet_block2d_init (&block->spatial_res_block, weights, p_spatial, in_channels,
-                                        out_channels, temb_channels, 32, eps, error));
+                                        out_channels, temb_channels, groups, eps, error));
   JD_TRY_FALSE (jd_temporal_resnet_block_init (&block->temporal_res_block, weights, p_temporal,
-                                               out_channels, out_channels, temb_channels, 32,
+                                               out_channels, out_channels, temb_channels, groups,
                                                temporal_eps < 0 ? eps : temporal_eps, error));
   return jd_alpha_blender_init (&block->time_mixer, weights, p_mixer, switch_to_temporal, error);
 }

@@ -149,11 +149,11 @@ typedef struct {
   JdAlphaBlender        time_mixer;
 } JdSpatioTemporalResBlock;
 
-/* temporal_eps < 0: the same as eps. */
+/* temporal_eps < 0: the same as eps.  groups: of every GroupNorm inside (SVD: 32). */
 gboolean  jd_spatio_temporal_res_block_init (JdSpatioTemporalResBlock *block,
                                              JdWeights *weights, const char *prefix,
                                              int64_t in_channels, int64_t out_channels,
-                                             int64_t temb_channels, float eps,
+                                             int64_t temb_channels, int groups, float eps,
                                              float temporal_eps, gboolean switch_to_temporal,
                                              GError **error);
 /* x (B·F, Cin, H, W), temb (B·F, temb_channels) or NULL -> (B·F, Cout, H, W). */

@@ -42,13 +42,23 @@ class TemporalResnetBlock(nn.Module):
         self.conv_shortcut = nn.Conv3d(in_ch, out_ch, 1) if in_ch != out_ch else None
 
     def forward(self, x: torch.Tensor, temb: torch.Tensor | None = None) -> torch.Tensor:
-        h = self.conv1(F.silu(self.norm1(x)))
+        h = temporal_conv(self.conv1, F.silu(self.norm1(x)))
         if self.time_emb_proj is not None:
             h = h + self.time_emb_proj(F.silu(temb)).permute(0, 2, 1)[:, :, :, None, None]
-        h = self.conv2(F.silu(self.norm2(h)))
+        h = temporal_conv(self.conv2, F.silu(self.norm2(h)))
         if self.conv_shortcut is not None:
-            x = self.conv_shortcut(x)
+            x = temporal_conv(self.conv_shortcut, x)
         return x + h
+
+
+def temporal_conv(conv: nn.Conv3d, x: torch.Tensor) -> torch.Tensor:
+    """A Conv3d whose kernel spans frames only ((k, 1, 1)) on (B, C, F, H, W), computed as a 2-D
+    convolution over (F, H*W): the same arithmetic, but PyTorch's CPU Conv3d takes a slow
+    im2col path that made the temporal layers most of a training step."""
+    b, c, f, h, w = x.shape
+    weight = conv.weight.flatten(3)                    # (O, I, k, 1)
+    y = F.conv2d(x.reshape(b, c, f, h * w), weight, conv.bias, padding=(conv.padding[0], 0))
+    return y.reshape(b, -1, f, h, w)
 
 
 class AlphaBlender(nn.Module):
@@ -123,3 +133,16 @@ class Upsample2D(nn.Module):
         else:
             x = F.interpolate(x, size=size, mode="nearest")
         return self.conv(x)
+
+
+def set_norm_groups(module: nn.Module, groups: int) -> None:
+    """Give every GroupNorm inside ``module`` ``groups`` groups.  SVD's video UNet and temporal
+    decoder build theirs with 32 groups whatever their config says; a compact model whose levels
+    have 32 channels would then normalise one channel per group, which erases the per-channel
+    offsets a ResnetBlock adds from the timestep embedding (and the mean colour in a decoder).
+    The group count holds no weights, so checkpoints are the same either way."""
+    for m in module.modules():
+        if isinstance(m, nn.GroupNorm):
+            if m.num_channels % groups:
+                raise ValueError(f"{m.num_channels} channels do not divide into {groups} groups")
+            m.num_groups = groups

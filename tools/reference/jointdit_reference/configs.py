@@ -1,6 +1,6 @@
 """Architecture configs of the compact default model (DESIGN.md section 6) and the parity model.
 
-The default model: 64x64 px -> video latent 8x8 (4 channels), 32 frames at 12.5 fps; 2.56 s of
+The default model: 64x64 px -> video latent 8x8 (8 channels), 32 frames at 12.5 fps; 2.56 s of
 16 kHz audio = 256 mel frames (hop 160) x 64 bins -> audio latent 8 x 64 x 16 (VAE factor 4), one
 latent column = 40 ms; a HiFi-GAN vocoder of 128 channels and a 2-layer CLIP-shaped image
 encoder (64 px, patch 8, embedding 64 = the video context and the audio image embedding).
@@ -13,8 +13,8 @@ JOINT_SPLIT = ["down_blocks.1", "down_blocks.2", "down_blocks.3", "mid_block"]
 
 DEFAULT_CONFIG: dict = {
     "video_unet": {
-        "in_channels": 8,
-        "out_channels": 4,
+        "in_channels": 16,   # noisy latent + the picture's latent, 8 channels each
+        "out_channels": 8,
         "down_block_types": ["CrossAttnDownBlockSpatioTemporal"] * 3 + ["DownBlockSpatioTemporal"],
         "up_block_types": ["UpBlockSpatioTemporal"] + ["CrossAttnUpBlockSpatioTemporal"] * 3,
         "block_out_channels": [32, 32, 64, 64],
@@ -24,6 +24,10 @@ DEFAULT_CONFIG: dict = {
         "transformer_layers_per_block": 1,
         "addition_time_embed_dim": 32,
         "projection_class_embeddings_input_dim": 96,
+        # 8 groups (4+ channels each), not SVD's fixed 32: with 32 channels per level, 32 groups
+        # would normalise each channel alone and erase the per-channel offset a resnet adds from
+        # the timestep embedding, so the outer levels would not know the noise level.
+        "norm_num_groups": 8,
     },
     "audio_unet": {
         "in_channels": 8,
@@ -55,8 +59,13 @@ DEFAULT_CONFIG: dict = {
         # levels.  The encoder reads norm_num_groups: 8 groups, 4 or 8 channels each.
         "block_out_channels": [64, 32, 32, 32],
         "layers_per_block": 1,
-        "latent_channels": 4,
+        # 8 channels, not SVD's 4: an 8x8 latent of 4 channels (48x compression) could not hold
+        # the world's textures and thin sticks; 8 halve the compression for a negligible cost
+        # in the UNet (only conv_in and conv_out see the latent channels).
+        "latent_channels": 8,
         "norm_num_groups": 8,
+        # SVD's temporal decoder fixes 32 groups; 8 keep relative levels and colours here.
+        "decoder_norm_num_groups": 8,
         "scaling_factor": 0.18215,
     },
     "audio_vae": {
@@ -103,7 +112,7 @@ DEFAULT_CONFIG: dict = {
     },
     "shapes": {
         "frames": 32,
-        "video_latent": [4, 8, 8],
+        "video_latent": [8, 8, 8],
         "audio_latent": [8, 64, 16],
         "image_size": [64, 64],
         "mel_frames": 256,
@@ -122,7 +131,7 @@ def parity_config() -> dict:
     of 32 in the UNets), two-level VAEs (factor 2) and a short clip, so the committed parity
     bundle stays small."""
     cfg = default_config()
-    cfg["video_unet"].update(block_out_channels=[32] * 4, num_attention_heads=[1] * 4,
+    cfg["video_unet"].update(in_channels=8, out_channels=4, block_out_channels=[32] * 4, num_attention_heads=[1] * 4,
                              cross_attention_dim=32, addition_time_embed_dim=16,
                              projection_class_embeddings_input_dim=48)
     cfg["audio_unet"].update(block_out_channels=[32] * 4, num_attention_heads=[1] * 4,
@@ -130,7 +139,10 @@ def parity_config() -> dict:
     cfg["vocoder"]["upsample_initial_channel"] = 64
     cfg["image_encoder"].update(hidden_size=32, intermediate_size=64, image_size=16,
                                 projection_dim=32)
-    cfg["video_vae"].update(block_out_channels=[32, 32], norm_num_groups=32)
+    # Encoder 32 groups, temporal decoder 8, video UNet 8 (from the default): the parity
+    # goldens then check that the group counts reach every GroupNorm.
+    cfg["video_vae"].update(block_out_channels=[32, 32], latent_channels=4, norm_num_groups=32,
+                            decoder_norm_num_groups=8)
     cfg["audio_vae"].update(block_out_channels=[32, 32], norm_num_groups=32)
     cfg["joint"].update(d_qk=32, d_v=16, heads=1)
     cfg["shapes"] = {"frames": 5, "video_latent": [4, 8, 8], "audio_latent": [8, 20, 16]}

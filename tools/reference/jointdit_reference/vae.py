@@ -5,7 +5,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from .attention import Attention
-from .blocks import Downsample2D, ResnetBlock2D, SpatioTemporalResBlock, Upsample2D
+from .blocks import (Downsample2D, ResnetBlock2D, SpatioTemporalResBlock, Upsample2D,
+                     set_norm_groups, temporal_conv)
 
 SVD_VAE_CONFIG: dict = {
     "in_channels": 3,
@@ -183,7 +184,7 @@ class TemporalDecoder(nn.Module):
         h = self.conv_out(F.silu(self.conv_norm_out(h)))
         bf, c, hh, ww = h.shape
         h = h.reshape(bf // num_frames, num_frames, c, hh, ww).permute(0, 2, 1, 3, 4)
-        h = self.time_conv_out(h)
+        h = temporal_conv(self.time_conv_out, h)
         return h.permute(0, 2, 1, 3, 4).reshape(bf, c, hh, ww)
 
 
@@ -200,6 +201,9 @@ class VideoVAE(nn.Module):
         self.config = dict(config)
         self.encoder = Encoder(config)
         self.decoder = TemporalDecoder(config)
+        # SVD's temporal decoder: 32 groups whatever norm_num_groups (the encoder's) says;
+        # "decoder_norm_num_groups" is this project's extension for compact models.
+        set_norm_groups(self.decoder, config.get("decoder_norm_num_groups", 32))
         lat = config["latent_channels"]
         self.quant_conv = nn.Conv2d(2 * lat, 2 * lat, 1)
 

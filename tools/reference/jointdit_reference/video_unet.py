@@ -8,7 +8,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from .attention import BasicTransformerBlock, TemporalBasicTransformerBlock
-from .blocks import AlphaBlender, Downsample2D, SpatioTemporalResBlock, Upsample2D
+from .blocks import (AlphaBlender, Downsample2D, SpatioTemporalResBlock, Upsample2D,
+                     set_norm_groups)
 from .embeddings import TimestepEmbedding, sinusoid
 
 SVD_XT_CONFIG: dict = {
@@ -199,6 +200,8 @@ class VideoUNet(nn.Module):
                 transformer_layers=rtlayers[i]))
         self.conv_norm_out = nn.GroupNorm(32, ch[0], eps=1e-5)
         self.conv_out = nn.Conv2d(ch[0], config["out_channels"], 3, padding=1)
+        # SVD: 32 everywhere; "norm_num_groups" is this project's extension for compact models.
+        set_norm_groups(self, config.get("norm_num_groups", 32))
 
     def stage_names(self) -> list[str]:
         return ["conv_in"] + [f"down_blocks.{i}" for i in range(len(self.down_blocks))] + ["mid_block"]
