@@ -218,9 +218,8 @@ decoder_init (JdVae *self, JdWeights *weights, const char *prefix, GError **erro
       g_autofree char *p = name (prefix, "decoder.mid_block.resnets.%d", r);
       if (video)
         JD_TRY_FALSE (jd_spatio_temporal_res_block_init (&self->dec_st_mid[r], weights, p, rch[0],
-                                                         rch[0], 0, groups, SPATIAL_EPS, TEMPORAL_EPS,
-                                                         TRUE,
-                                                         error));
+                                                         rch[0], 0, groups, SPATIAL_EPS,
+                                                         TEMPORAL_EPS, TRUE, error));
       else
         JD_TRY_FALSE (jd_resnet_block2d_init (&self->dec_mid[r], weights, p, rch[0], rch[0], 0,
                                               groups, SPATIAL_EPS, error));

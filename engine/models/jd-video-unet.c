@@ -174,8 +174,8 @@ transformer_init (TransformerSpatioTemporal *t, JdWeights *weights, const char *
   g_autofree char *p_out = jd_weights_join (prefix, "proj_out");
   g_autofree char *p_pos = jd_weights_join (prefix, "time_pos_embed");
   g_autofree char *p_mixer = jd_weights_join (prefix, "time_mixer");
-  JD_TRY_FALSE (jd_group_norm_layer_init (&t->norm, weights, p_norm, channels, groups, EPS_TRANSFORMER,
-                                          error));
+  JD_TRY_FALSE (jd_group_norm_layer_init (&t->norm, weights, p_norm, channels, groups,
+                                          EPS_TRANSFORMER, error));
   JD_TRY_FALSE (jd_linear_layer_init (&t->proj_in, weights, p_in, channels, channels, TRUE, error));
   for (int i = 0; i < n_layers; i++)
     {
