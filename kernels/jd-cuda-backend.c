@@ -107,6 +107,9 @@ static gboolean
 cuda_upload (JdBackend *backend, gpointer dst, gconstpointer host_src, gsize nbytes,
              GError **error)
 {
+  JdCudaBackend *self = (JdCudaBackend *) backend;
+  if (self->capture != NULL && nbytes > 0)
+    return jd_cuda_capture_upload (self, dst, host_src, nbytes, error);
   return cuda_copy ((JdCudaBackend *) backend, dst, host_src, nbytes, cudaMemcpyHostToDevice,
                     "copying to the GPU (cudaMemcpyAsync)", error);
 }
@@ -115,6 +118,8 @@ static gboolean
 cuda_download (JdBackend *backend, gpointer host_dst, gconstpointer src, gsize nbytes,
                GError **error)
 {
+  JD_TRY_FALSE (jd_cuda_capture_refuse ((JdCudaBackend *) backend,
+                                        "reading a tensor back to the host", error));
   return cuda_copy ((JdCudaBackend *) backend, host_dst, src, nbytes, cudaMemcpyDeviceToHost,
                     "copying from the GPU (cudaMemcpyAsync)", error);
 }
@@ -160,7 +165,7 @@ cuda_run (JdBackend *backend, const JdOp *op, GError **error)
   /* Kernels fail asynchronously: with JD_CUDA_SYNC=1 each op is waited for, so a fault is
    * reported by the op that caused it rather than by a later call. */
   if (!run_table[op->kind] (self, op, error)
-      || (self->sync_each_op
+      || (self->sync_each_op && self->capture == NULL
           && !jd_cuda_check (cudaStreamSynchronize (self->stream),
                              "running it (JD_CUDA_SYNC=1 waits after every op)", error)))
     {
@@ -176,6 +181,7 @@ static gboolean
 cuda_synchronize (JdBackend *backend, GError **error)
 {
   JdCudaBackend *self = (JdCudaBackend *) backend;
+  JD_TRY_FALSE (jd_cuda_capture_refuse (self, "waiting for the GPU", error));
   return jd_cuda_check (cudaStreamSynchronize (self->stream),
                         "waiting for the GPU (cudaStreamSynchronize)", error);
 }
@@ -267,6 +273,7 @@ jd_cuda_backend_new (int device, JdCudaPrecision precision, GError **error)
   self->device_name = g_strdup_printf ("%s (sm_%d)", prop.name, self->sm);
   self->precision = precision_from_environment (precision);
   self->sync_each_op = g_strcmp0 (g_getenv ("JD_CUDA_SYNC"), "1") == 0;
+  self->short_attention = g_strcmp0 (g_getenv ("JD_CUDA_SHORT_ATTENTION"), "0") != 0;
   g_autoptr (JdBackend) owned = (JdBackend *) self;  /* cuda_destroy cleans a partial one */
 
   if (!jd_cuda_check (cudaStreamCreateWithFlags (&self->stream, cudaStreamNonBlocking),
@@ -397,6 +404,9 @@ jd_cuda_scratch (JdCudaBackend *self, gsize nbytes, GError **error)
 {
   if (nbytes <= self->scratch_size && self->scratch != NULL)
     return self->scratch;
+  /* A recorded graph keeps using the block it was recorded with. */
+  if (!jd_cuda_capture_refuse (self, "growing the scratch buffer", error))
+    return NULL;
   /* Grow geometrically, in whole MiB; the old block is freed in stream order, after the ops
    * that still use it. */
   gsize size = MAX (nbytes, self->scratch_size * 2);
@@ -435,6 +445,9 @@ jd_cuda_weight_bf16 (JdCudaBackend *self, const JdTensor *w, char **scratch_at, 
   void *copy = NULL;
   if (w->constant && w->backend_cache == NULL)
     {
+      /* Recorded, the conversion would run only inside the graph. */
+      if (!jd_cuda_capture_refuse (self, "making a weight's first BF16 copy", error))
+        return NULL;
       if (!jd_cuda_check (cudaMalloc (&copy, (size_t) MAX (n * 2, 256)),
                           "allocating a weight's BF16 copy (cudaMalloc)", error))
         return NULL;

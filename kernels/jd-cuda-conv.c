@@ -108,20 +108,32 @@ shape_key (const JdCudaBackend *self, const ConvShape *s, gboolean transposed)
                           s->dilation[0], s->dilation[1], s->ho, s->wo);
 }
 
+/* One entry of cuDNN's ranking, forward and backward-data alike: the two APIs return different
+ * structs with the same fields, so the choice among them is written once (pick_ranked). */
+typedef struct {
+  int             algo;
+  cudnnStatus_t   status;
+  size_t          memory;
+  cudnnMathType_t math;
+  gboolean        direct_sum;
+} RankedAlgo;
+
+#define MAX_RANKED \
+  MAX ((int) CUDNN_CONVOLUTION_FWD_ALGO_COUNT, (int) CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT)
+
 /* In F32 precision no tensor-op entries; the chosen algorithm then runs with CUDNN_FMA_MATH
  * (see math_for), since CUDNN_DEFAULT_MATH lets cuDNN use TF32 for float data on Ampere and
  * newer. */
 static gboolean
-acceptable (const JdCudaBackend *self, cudnnStatus_t status, size_t memory, cudnnMathType_t math,
-            gboolean exact_family)
+acceptable (const JdCudaBackend *self, const RankedAlgo *r)
 {
-  if (status != CUDNN_STATUS_SUCCESS || memory > MAX_WORKSPACE_BYTES)
+  if (r->status != CUDNN_STATUS_SUCCESS || r->memory > MAX_WORKSPACE_BYTES)
     return FALSE;
   if (self->precision != JD_CUDA_PRECISION_F32)
     return TRUE;
   /* F32 parity also rules out the FFT and Winograd transforms, whose rounding differs from a
    * direct sum by more than the 1e-5 the F32 path promises. */
-  return exact_family && (math == CUDNN_FMA_MATH || math == CUDNN_DEFAULT_MATH);
+  return r->direct_sum && (r->math == CUDNN_FMA_MATH || r->math == CUDNN_DEFAULT_MATH);
 }
 
 static gboolean
@@ -145,6 +157,57 @@ math_for (const JdCudaBackend *self, cudnnMathType_t ranked)
   return self->precision == JD_CUDA_PRECISION_F32 ? CUDNN_FMA_MATH : ranked;
 }
 
+/* cuDNN's ranking of the algorithms for the conv (forward) or its backward-data pass
+ * (transposed), best first, into ranked[0 .. *n_ranked). */
+static gboolean
+rank_algorithms (JdCudaBackend *self, gboolean transposed, const ConvDescriptors *d,
+                 RankedAlgo ranked[MAX_RANKED], int *n_ranked, GError **error)
+{
+  int returned = 0;
+  if (!transposed)
+    {
+      cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+      DNN (cudnnGetConvolutionForwardAlgorithm_v7 (self->cudnn, d->x, d->w, d->conv, d->y,
+                                                   CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &returned,
+                                                   perf),
+           "ranking convolution algorithms");
+      for (int i = 0; i < returned; i++)
+        ranked[i] = (RankedAlgo) { perf[i].algo, perf[i].status, perf[i].memory,
+                                   perf[i].mathType, forward_is_direct_sum (perf[i].algo) };
+    }
+  else
+    {
+      cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
+      /* Backward data: w, dy (our x) → dx (our dst); d->x describes dx here. */
+      DNN (cudnnGetConvolutionBackwardDataAlgorithm_v7 (self->cudnn, d->w, d->y, d->conv, d->x,
+                                                        CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
+                                                        &returned, perf),
+           "ranking transposed-convolution algorithms");
+      for (int i = 0; i < returned; i++)
+        ranked[i] = (RankedAlgo) { perf[i].algo, perf[i].status, perf[i].memory,
+                                   perf[i].mathType,
+                                   backward_data_is_direct_sum (perf[i].algo) };
+    }
+  *n_ranked = returned;
+  return TRUE;
+}
+
+/* The first acceptable entry of the ranking (cuDNN's order), or FALSE when none is. */
+static gboolean
+pick_ranked (const JdCudaBackend *self, const RankedAlgo *ranked, int n_ranked,
+             ConvChoice *choice)
+{
+  for (int i = 0; i < n_ranked; i++)
+    if (acceptable (self, &ranked[i]))
+      {
+        choice->algo = ranked[i].algo;
+        choice->math = math_for (self, ranked[i].math);
+        choice->workspace = ranked[i].memory;
+        return TRUE;
+      }
+  return FALSE;
+}
+
 static gboolean
 choose_algorithm (JdCudaBackend *self, const ConvShape *s, gboolean transposed,
                   const ConvDescriptors *d, ConvChoice *choice, GError **error)
@@ -156,45 +219,10 @@ choose_algorithm (JdCudaBackend *self, const ConvShape *s, gboolean transposed,
       *choice = *known;
       return TRUE;
     }
-  gboolean found = FALSE;
-  if (!transposed)
-    {
-      cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-      int returned = 0;
-      DNN (cudnnGetConvolutionForwardAlgorithm_v7 (self->cudnn, d->x, d->w, d->conv, d->y,
-                                                   CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &returned,
-                                                   perf),
-           "ranking convolution algorithms");
-      for (int i = 0; i < returned && !found; i++)
-        if (acceptable (self, perf[i].status, perf[i].memory, perf[i].mathType,
-                        forward_is_direct_sum (perf[i].algo)))
-          {
-            choice->algo = perf[i].algo;
-            choice->math = math_for (self, perf[i].mathType);
-            choice->workspace = perf[i].memory;
-            found = TRUE;
-          }
-    }
-  else
-    {
-      cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
-      int returned = 0;
-      /* Backward data: w, dy (our x) → dx (our dst); d->x describes dx here. */
-      DNN (cudnnGetConvolutionBackwardDataAlgorithm_v7 (self->cudnn, d->w, d->y, d->conv, d->x,
-                                                        CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
-                                                        &returned, perf),
-           "ranking transposed-convolution algorithms");
-      for (int i = 0; i < returned && !found; i++)
-        if (acceptable (self, perf[i].status, perf[i].memory, perf[i].mathType,
-                        backward_data_is_direct_sum (perf[i].algo)))
-          {
-            choice->algo = perf[i].algo;
-            choice->math = math_for (self, perf[i].mathType);
-            choice->workspace = perf[i].memory;
-            found = TRUE;
-          }
-    }
-  if (!found)
+  RankedAlgo ranked[MAX_RANKED];
+  int n_ranked = 0;
+  JD_TRY_FALSE (rank_algorithms (self, transposed, d, ranked, &n_ranked, error));
+  if (!pick_ranked (self, ranked, n_ranked, choice))
     {
       g_set_error (error, JD_ERROR, JD_ERROR_UNSUPPORTED,
                    "cuDNN offers no algorithm for the convolution %s within %zu MiB of "
@@ -326,6 +354,20 @@ jd_cuda_run_conv_temporal (JdCudaBackend *self, const JdOp *op, GError **error)
                    op->dst->data, s.k, (int64_t) s.ho * s.wo, error);
 }
 
+/* A 1-D convolution as a 2-D one of height 1: the op's 1-D padding, stride and dilation go on
+ * the width axis. */
+static void
+set_1d_geometry (ConvShape *s, const JdConvParams *p)
+{
+  s->h = s->r = s->ho = 1;
+  s->pad[0] = 0;
+  s->pad[1] = p->padding[0];
+  s->stride[0] = 1;
+  s->stride[1] = MAX (p->stride[0], 1);
+  s->dilation[0] = 1;
+  s->dilation[1] = MAX (p->dilation[0], 1);
+}
+
 gboolean
 jd_cuda_run_conv1d (JdCudaBackend *self, const JdOp *op, GError **error)
 {
@@ -337,13 +379,7 @@ jd_cuda_run_conv1d (JdCudaBackend *self, const JdOp *op, GError **error)
                 && fits_int (name, x->shape[2], &s.w, error)
                 && fits_int (name, w->shape[0], &s.k, error) && fits_int (name, w->shape[2], &s.s, error)
                 && fits_int (name, op->dst->shape[2], &s.wo, error));
-  s.h = s.r = s.ho = 1;
-  s.pad[0] = 0;
-  s.pad[1] = p->padding[0];
-  s.stride[0] = 1;
-  s.stride[1] = MAX (p->stride[0], 1);
-  s.dilation[0] = 1;
-  s.dilation[1] = MAX (p->dilation[0], 1);
+  set_1d_geometry (&s, p);
   if (jd_tensor_numel (op->dst) == 0)
     return TRUE;
   return run_conv (self, &s, FALSE, x->data, w->data, op->src[2] ? op->src[2]->data : NULL,
@@ -364,13 +400,7 @@ jd_cuda_run_conv_transpose1d (JdCudaBackend *self, const JdOp *op, GError **erro
                 && fits_int (name, op->dst->shape[2], &s.w, error)
                 && fits_int (name, w->shape[0], &s.k, error) && fits_int (name, w->shape[2], &s.s, error)
                 && fits_int (name, x->shape[2], &s.wo, error));
-  s.h = s.r = s.ho = 1;
-  s.pad[0] = 0;
-  s.pad[1] = p->padding[0];
-  s.stride[0] = 1;
-  s.stride[1] = MAX (p->stride[0], 1);
-  s.dilation[0] = 1;
-  s.dilation[1] = MAX (p->dilation[0], 1);
+  set_1d_geometry (&s, p);
   if (jd_tensor_numel (op->dst) == 0)
     return TRUE;
   return run_conv (self, &s, TRUE, x->data, w->data, op->src[2] ? op->src[2]->data : NULL,

@@ -140,6 +140,21 @@ cudaError_t jd_cuda_launch_attention_mma (const float *q, const float *k, const 
                                           float *out, const JdCudaAttention *a,
                                           cudaStream_t stream);
 
+/* --- jd-cuda-attention-short.cu (unverified on a GPU) --- */
+/* Longest sequence (queries and keys) and widest head of the short-sequence kernel. */
+#define JD_CUDA_ATTENTION_SHORT_MAX_LEN 32
+#define JD_CUDA_ATTENTION_SHORT_MAX_DIM 128
+/* Nonzero when the short-sequence kernel takes a: full attention (no segments, or one that
+ * covers everything), lq and lk ≤ JD_CUDA_ATTENTION_SHORT_MAX_LEN, head dims between 1 and
+ * JD_CUDA_ATTENTION_SHORT_MAX_DIM. */
+int         jd_cuda_attention_short_fits   (const JdCudaAttention *a);
+/* F32 throughout, one warp per (batch, head) with its keys and values in shared memory: for
+ * temporal attention (length = frames). Ignores tile_start. cudaErrorInvalidValue when a does
+ * not fit. */
+cudaError_t jd_cuda_launch_attention_short (const float *q, const float *k, const float *v,
+                                            float *out, const JdCudaAttention *a,
+                                            cudaStream_t stream);
+
 #ifdef __cplusplus
 }
 #endif

@@ -283,6 +283,21 @@ jd_cuda_run_attention (JdCudaBackend *self, const JdOp *op, GError **error)
               "launching the one-key attention broadcast");
       return TRUE;
     }
+  /* Short sequences (temporal attention: length = frames, batch = pixels): one warp per
+   * (sequence, head), F32 in either precision. Unverified on a GPU so far. */
+  if (self->short_attention && p->n_segments == 0)
+    {
+      a.n_segments = 1;
+      a.q_len[0] = a.lq;
+      a.k_len[0] = a.lk;
+      if (jd_cuda_attention_short_fits (&a))
+        {
+          LAUNCH (jd_cuda_launch_attention_short (q->data, k->data, v->data, op->dst->data, &a,
+                                                  self->stream),
+                  "launching the short-sequence attention kernel");
+          return TRUE;
+        }
+    }
   const gboolean tensor_cores = self->precision == JD_CUDA_PRECISION_BF16
                                 && MAX (a.dqk, a.dv) <= JD_CUDA_ATTENTION_MMA_MAX_DIM;
   const int tile = tensor_cores ? JD_CUDA_ATTENTION_MMA_TILE : JD_CUDA_ATTENTION_F32_TILE;

@@ -22,6 +22,9 @@
 
 G_BEGIN_DECLS
 
+/* While a CUDA graph is being recorded (jd-cuda-graph.c). */
+typedef struct _JdCudaCapture JdCudaCapture;
+
 typedef struct {
   JdBackend         parent;
   int               device;
@@ -29,6 +32,10 @@ typedef struct {
   int               sm;             /* compute capability × 10 + minor */
   JdCudaPrecision   precision;
   gboolean          sync_each_op;   /* JD_CUDA_SYNC=1: wait after every op (error attribution) */
+  /* The short-sequence attention kernel for sequences of ≤ 32 (temporal attention); on unless
+   * JD_CUDA_SHORT_ATTENTION=0, which falls back to the tiled kernels (to compare timings). */
+  gboolean          short_attention;
+  JdCudaCapture    *capture;        /* non-NULL while recording a CUDA graph */
   cudaStream_t      stream;
   cudaMemPool_t     pool;           /* the device's default pool, kept (release threshold max) */
   cublasLtHandle_t  lt;
@@ -55,6 +62,13 @@ void    *jd_cuda_scratch      (JdCudaBackend *self, gsize nbytes, GError **error
  * use), else a fresh conversion into *scratch_at (advanced past it). NULL with error. */
 const void *jd_cuda_weight_bf16 (JdCudaBackend *self, const JdTensor *w, char **scratch_at,
                                  GError **error);
+
+/* jd-cuda-graph.c: while recording (self->capture != NULL), what cannot be recorded refuses
+ * (TRUE when not recording; else FALSE with "CUDA graph: <what> cannot be recorded…"), and
+ * uploads are staged in device memory the graph copies from. */
+gboolean jd_cuda_capture_refuse (JdCudaBackend *self, const char *what, GError **error);
+gboolean jd_cuda_capture_upload (JdCudaBackend *self, gpointer dst, gconstpointer host_src,
+                                 gsize nbytes, GError **error);
 
 /* jd-cuda-gemm.c */
 GHashTable *jd_cuda_gemm_plans_new     (void);

@@ -4,10 +4,14 @@
 #include <string.h>
 
 #include "jd-audio-unet.h"
+#include "jd-build-config.h"
 #include "jd-config-read.h"
 #include "jd-error.h"
 #include "jd-joint-block.h"
 #include "jd-video-unet.h"
+#ifdef JD_HAVE_CUDA
+#include "jd-cuda-backend.h"
+#endif
 
 #define MAX_JOINT_BLOCKS 16
 #define MAX_BATCH 8
@@ -30,6 +34,11 @@ struct _JdJointDiT {
   float        *image_latent;     /* C·H·W */
   float        *image_embedding;  /* context_dim */
   float         added_time_ids[3];
+#ifdef JD_HAVE_CUDA
+  /* JD_CUDA_GRAPHS=1 on a GPU: the denoiser's forward replayed as a CUDA graph (unverified on
+   * a GPU so far, hence off by default); NULL otherwise. */
+  JdCudaGraphCache *graphs;
+#endif
 };
 
 static gboolean
@@ -149,6 +158,9 @@ jd_jointdit_new (JdWeights *weights, JsonObject *config, GError **error)
   g_autoptr (JdJointDiT) jd = g_new0 (JdJointDiT, 1);
   jd->denoiser.klass = &jointdit_denoiser_class;
   jd->backend = jd_weights_get_backend (weights);
+#ifdef JD_HAVE_CUDA
+  jd->graphs = jd_cuda_graph_cache_new (jd->backend);
+#endif
   JsonObject *video_config = top_object (config, "video_unet", error);
   JD_TRY_NULL (video_config != NULL);
   JsonObject *audio_config = top_object (config, "audio_unet", error);
@@ -197,6 +209,9 @@ jd_jointdit_free (JdJointDiT *jointdit)
 {
   if (jointdit == NULL)
     return;
+#ifdef JD_HAVE_CUDA
+  g_clear_pointer (&jointdit->graphs, jd_cuda_graph_cache_free);
+#endif
   g_clear_pointer (&jointdit->video, jd_video_unet_free);
   g_clear_pointer (&jointdit->audio, jd_audio_unet_free);
   g_free (jointdit->image_latent);
@@ -600,6 +615,52 @@ upload (JdBackend *backend, int ndim, const int64_t *shape, const float *host, G
   return g_steal_pointer (&t);
 }
 
+#ifdef JD_HAVE_CUDA
+typedef struct {
+  JdJointDiT            *jd;
+  const JdAttentionMode *modes;
+  const gboolean        *has_image;
+} ForwardJob;
+
+/* The forward as a CUDA graph body: inputs in JdJointDiTInputs order, outputs video, audio. */
+static gboolean
+forward_body (gpointer data, JdTensor *const *in, JdTensor *const *out, GError **error)
+{
+  const ForwardJob *job = data;
+  const JdJointDiTInputs inputs = { in[0], in[1], in[2], in[3], in[4], in[5], in[6] };
+  return jd_jointdit_forward_mixed (job->jd, &inputs, job->modes, job->has_image, out[0], out[1],
+                                    error);
+}
+#endif
+
+/* The denoiser's network forward for n calls: through a CUDA graph where jd->graphs is on. */
+static gboolean
+denoise_forward (JdJointDiT *jd, const JdJointDiTInputs *inputs, int n,
+                 const JdAttentionMode *modes, const gboolean *has_image, JdTensor *vout,
+                 JdTensor *aout, GError **error)
+{
+#ifdef JD_HAVE_CUDA
+  if (jd->graphs != NULL)
+    {
+      /* What the recording depends on besides the tensors' shapes: each call's mode and
+       * condition. */
+      g_autoptr (GString) key = g_string_new ("jointdit");
+      for (int i = 0; i < n; i++)
+        g_string_append_printf (key, " %d%c", (int) modes[i], has_image[i] ? 'i' : '-');
+      ForwardJob job = { jd, modes, has_image };
+      const JdTensor *in[] = { inputs->video_sample, inputs->video_timestep,
+                               inputs->video_context, inputs->added_time_ids,
+                               inputs->audio_sample, inputs->audio_timestep,
+                               inputs->image_embeds };
+      JdTensor *out[] = { vout, aout };
+      return jd_cuda_graph_cache_run (jd->graphs, key->str, forward_body, &job,
+                                      G_N_ELEMENTS (in), in, G_N_ELEMENTS (out), out, error);
+    }
+#endif
+  (void) n;
+  return jd_jointdit_forward_mixed (jd, inputs, modes, has_image, vout, aout, error);
+}
+
 static gboolean
 jointdit_denoise (JdDenoiser *self, const JdDenoiseRequest *request, GError **error)
 {
@@ -713,7 +774,7 @@ jointdit_denoise (JdDenoiser *self, const JdDenoiseRequest *request, GError **er
   JD_TRY_FALSE (vout != NULL);
   g_autoptr (JdTensor) aout = jd_layer_new_tensor (backend, 4, asample->shape, error);
   JD_TRY_FALSE (aout != NULL);
-  JD_TRY_FALSE (jd_jointdit_forward_mixed (jd, &inputs, modes, has_image, vout, aout, error));
+  JD_TRY_FALSE (denoise_forward (jd, &inputs, n, modes, has_image, vout, aout, error));
 
   const JdLinearStep vstep = jd_v_prediction_to_x0 (sigma);
   const JdLinearStep astep = jd_eps_prediction_to_x0 (request->point.alpha_bar);

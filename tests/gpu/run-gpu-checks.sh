@@ -1,8 +1,11 @@
 #!/bin/sh
 # tests/gpu/run-gpu-checks.sh OUTDIR — everything the CUDA backend needs checked on a GPU, in one
 # run of at most ~6 minutes: configure and build build-cuda/ for the card that is present, run
-# the GPU tests (op parity, Philox, the whole model), compute-sanitizer memcheck on them when it
-# is installed, `jointdit bench gpu`, and the PyTorch reference bench when PyTorch sees the GPU.
+# the GPU tests (op parity, the short-sequence attention kernel, Philox, the whole model,
+# the CUDA graphs of the denoiser step), compute-sanitizer memcheck on them when it is
+# installed, `jointdit bench gpu` (size (b) also with JD_CUDA_SHORT_ATTENTION=0, temporal
+# attention on the tiled kernels, and with JD_CUDA_GRAPHS=1, to compare), and the PyTorch
+# reference bench when PyTorch sees the GPU.
 # Every result goes to OUTDIR (summary.txt first); the exit status is 1 if a check failed, 77
 # when there is no GPU (the tests then skip; nothing is measured). Order: build, GPU tests,
 # benchmarks, then memcheck in whatever is left of JD_GPU_CHECK_BUDGET (default 360 s).
@@ -81,7 +84,10 @@ export G_TEST_SRCDIR="$root/tests" G_TEST_BUILDDIR="$root/build-cuda/tests" \
 # JD_CUDA_SYNC=1: each op waits for the GPU, so a kernel fault names its own op.
 run test-cuda-philox 60 env JD_CUDA_SYNC=1 build-cuda/tests/gpu/test-cuda-philox --verbose
 run test-cuda-ops 120 env JD_CUDA_SYNC=1 build-cuda/tests/gpu/test-cuda-ops --verbose
+run test-cuda-attention-short 60 env JD_CUDA_SYNC=1 \
+  build-cuda/tests/gpu/test-cuda-attention-short --verbose
 run test-cuda-denoiser 150 env JD_CUDA_SYNC=1 build-cuda/tests/gpu/test-cuda-denoiser --verbose
+run test-cuda-graph 120 build-cuda/tests/gpu/test-cuda-graph --verbose
 grep -h "err = " "$out"/test-cuda-*.txt >"$out/parity-errors.txt" 2>/dev/null || true
 
 if [ -z "$cap" ]; then
@@ -94,6 +100,12 @@ left () { l=$(( ${JD_GPU_CHECK_BUDGET:-360} - ($(date +%s) - start) )); [ "$l" -
 
 # The benchmark: size (b) first (quick), then (a).
 run bench-gpu-b 90 build-cuda/app/jointdit bench gpu --size b --seconds 2
+# The same with the short-sequence attention kernel off: what it saves on temporal attention.
+run bench-gpu-b-tiled-attention 90 env JD_CUDA_SHORT_ATTENTION=0 \
+  build-cuda/app/jointdit bench gpu --size b --seconds 2
+# And with the denoiser step replayed as a CUDA graph (off by default until this is measured).
+run bench-gpu-b-graphs 90 env JD_CUDA_GRAPHS=1 \
+  build-cuda/app/jointdit bench gpu --size b --seconds 2
 run bench-gpu-a "$(left)" build-cuda/app/jointdit bench gpu --size a --seconds 2
 
 # The PyTorch reference on the same card, with the engine's FLOP counts for TFLOP/s.
@@ -111,6 +123,8 @@ fi
 if command -v compute-sanitizer >/dev/null 2>&1; then
   cs="compute-sanitizer --tool memcheck --error-exitcode 9 --leak-check no"
   run memcheck-philox 60 $cs build-cuda/tests/gpu/test-cuda-philox -p /cuda/philox/1
+  run memcheck-attention-short 60 $cs build-cuda/tests/gpu/test-cuda-attention-short \
+    -p /cuda/attention-short/lq-lk-dqk-dv-differ -p /cuda/attention-short/tiny-heads
   run memcheck-ops "$(left)" $cs build-cuda/tests/gpu/test-cuda-ops \
     -p /cuda/op/linear/unaligned-view -p /cuda/op/conv2d/down -p /cuda/op/conv-temporal \
     -p /cuda/op/conv-transpose1d/odd -p /cuda/op/group-norm/silu -p /cuda/op/layer-norm/odd \
@@ -127,6 +141,10 @@ fi
 
 note "done in $(( $(date +%s) - start )) s; status $status"
 { echo; echo "=== jointdit bench gpu"; cat "$out/bench-gpu-b.txt" "$out/bench-gpu-a.txt" 2>/dev/null
+  echo; echo "=== jointdit bench gpu, JD_CUDA_SHORT_ATTENTION=0 (tiled temporal attention)"
+  cat "$out/bench-gpu-b-tiled-attention.txt" 2>/dev/null
+  echo; echo "=== jointdit bench gpu, JD_CUDA_GRAPHS=1 (the denoiser step as a CUDA graph)"
+  cat "$out/bench-gpu-b-graphs.txt" 2>/dev/null
   [ -f "$out/bench-pytorch.txt" ] && { echo; echo "=== PyTorch reference"; cat "$out/bench-pytorch.txt"; }
 } >>"$summary"
 exit $status

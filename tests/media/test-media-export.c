@@ -3,7 +3,6 @@
  * (missing folder, read-only place, full disk, file size limit) leave nothing and say what to do. */
 #include <errno.h>
 #include <glib/gstdio.h>
-#include <json-glib/json-glib.h>
 #include <math.h>
 #include <sched.h>
 #include <signal.h>
@@ -15,6 +14,7 @@
 
 #include "jd-export.h"
 #include "jd-media-error.h"
+#include "media-test-probe.h"
 #include "media-test-util.h"
 
 static char *scratch;
@@ -142,52 +142,6 @@ test_suggested_names (void)
     }
 }
 
-/* ffprobe's JSON for path, or NULL (test skipped) when ffprobe is not installed. */
-static JsonNode *
-probe (const char *path)
-{
-  g_autofree char *ffprobe = g_find_program_in_path ("ffprobe");
-  if (ffprobe == NULL)
-    {
-      g_test_skip ("ffprobe is not installed (Debian package ffmpeg)");
-      return NULL;
-    }
-  const char *argv[] = { ffprobe, "-v", "error", "-show_streams", "-show_format",
-                         "-of", "json", path, NULL };
-  g_autofree char *out = NULL, *err = NULL;
-  int status = 0;
-  g_autoptr (GError) error = NULL;
-  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
-                               &status, &error));
-  g_assert_no_error (error);
-  if (!g_spawn_check_wait_status (status, NULL))
-    g_error ("ffprobe failed on %s: %s", path, err);
-  JsonNode *root = json_from_string (out, &error);
-  g_assert_no_error (error);
-  return root;
-}
-
-static JsonObject *
-stream_of_type (JsonNode *root, const char *type)
-{
-  JsonArray *streams = json_object_get_array_member (json_node_get_object (root), "streams");
-  for (guint i = 0; i < json_array_get_length (streams); i++)
-    {
-      JsonObject *s = json_array_get_object_element (streams, i);
-      if (g_strcmp0 (json_object_get_string_member (s, "codec_type"), type) == 0)
-        return s;
-    }
-  return NULL;
-}
-
-static double
-number_member (JsonObject *object, const char *name)
-{
-  const char *text = json_object_get_string_member (object, name);
-  g_assert_nonnull (text);
-  return g_ascii_strtod (text, NULL);
-}
-
 static void
 test_mp4 (void)
 {
@@ -202,29 +156,29 @@ test_mp4 (void)
   g_autofree char *listing = media_test_listing (folder);
   g_assert_cmpstr (listing, ==, "cat-seed-1234567.mp4");
 
-  g_autoptr (JsonNode) root = probe (path);
+  g_autoptr (JsonNode) root = media_test_probe (path, FALSE);
   if (root == NULL)
     return;
   double seconds = N_FRAMES / FPS;
-  JsonObject *video = stream_of_type (root, "video");
+  JsonObject *video = media_test_probe_stream (root, "video");
   g_assert_nonnull (video);
   const char *codec = g_strcmp0 (jd_mp4_video_encoder_name (), "libx264") == 0 ? "h264" : "mpeg4";
   g_assert_cmpstr (json_object_get_string_member (video, "codec_name"), ==, codec);
   g_assert_cmpint (json_object_get_int_member (video, "width"), ==, SIDE);
   g_assert_cmpint (json_object_get_int_member (video, "height"), ==, SIDE);
-  g_assert_cmpfloat (number_member (video, "nb_frames"), ==, N_FRAMES);
-  g_assert_cmpfloat (fabs (number_member (video, "duration") - seconds), <=, 1.0 / FPS);
+  g_assert_cmpfloat (media_test_probe_number (video, "nb_frames"), ==, N_FRAMES);
+  g_assert_cmpfloat (fabs (media_test_probe_number (video, "duration") - seconds), <=, 1.0 / FPS);
   g_assert_cmpstr (json_object_get_string_member (video, "avg_frame_rate"), ==, "25/2");
-  JsonObject *audio = stream_of_type (root, "audio");
+  JsonObject *audio = media_test_probe_stream (root, "audio");
   g_assert_nonnull (audio);
   g_assert_cmpstr (json_object_get_string_member (audio, "codec_name"), ==, "aac");
-  g_assert_cmpfloat (number_member (audio, "sample_rate"), ==, SAMPLE_RATE);
+  g_assert_cmpfloat (media_test_probe_number (audio, "sample_rate"), ==, SAMPLE_RATE);
   g_assert_cmpint (json_object_get_int_member (audio, "channels"), ==, 1);
-  g_assert_cmpfloat (fabs (number_member (audio, "duration") - seconds), <=,
+  g_assert_cmpfloat (fabs (media_test_probe_number (audio, "duration") - seconds), <=,
                      1024.0 / SAMPLE_RATE + 1e-6);
 
   JsonObject *format_object = json_object_get_object_member (json_node_get_object (root), "format");
-  g_assert_cmpfloat (fabs (number_member (format_object, "duration") - seconds), <=,
+  g_assert_cmpfloat (fabs (media_test_probe_number (format_object, "duration") - seconds), <=,
                      1024.0 / SAMPLE_RATE + 1e-6);
   JsonObject *tags = json_object_get_object_member (format_object, "tags");
   g_assert_nonnull (tags);

@@ -1,6 +1,5 @@
 /* MP4: H.264 + AAC with exact timing and the settings in the metadata, checked with ffprobe
  * and by decoding the file back; failures leave no file. */
-#include <json-glib/json-glib.h>
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libswscale/swscale.h>
@@ -11,6 +10,7 @@
 
 #include "jd-media-error.h"
 #include "jd-mp4.h"
+#include "media-test-probe.h"
 #include "media-test-util.h"
 
 static char *scratch;
@@ -61,52 +61,6 @@ static const JdMediaSettings settings = {
   .model_sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
 };
 
-/* ffprobe's JSON for path, or NULL (test skipped) when ffprobe is not installed. */
-static JsonNode *
-probe (const char *path)
-{
-  g_autofree char *ffprobe = g_find_program_in_path ("ffprobe");
-  if (ffprobe == NULL)
-    {
-      g_test_skip ("ffprobe is not installed (Debian package ffmpeg)");
-      return NULL;
-    }
-  const char *argv[] = { ffprobe, "-v", "error", "-show_streams", "-show_format", "-count_frames",
-                         "-of", "json", path, NULL };
-  g_autofree char *out = NULL, *err = NULL;
-  int status = 0;
-  g_autoptr (GError) error = NULL;
-  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
-                               &status, &error));
-  g_assert_no_error (error);
-  if (!g_spawn_check_wait_status (status, NULL))
-    g_error ("ffprobe failed on %s: %s", path, err);
-  JsonNode *root = json_from_string (out, &error);
-  g_assert_no_error (error);
-  return root;
-}
-
-static JsonObject *
-stream_of_type (JsonNode *root, const char *type)
-{
-  JsonArray *streams = json_object_get_array_member (json_node_get_object (root), "streams");
-  for (guint i = 0; i < json_array_get_length (streams); i++)
-    {
-      JsonObject *s = json_array_get_object_element (streams, i);
-      if (g_strcmp0 (json_object_get_string_member (s, "codec_type"), type) == 0)
-        return s;
-    }
-  return NULL;
-}
-
-static double
-number_member (JsonObject *object, const char *name)
-{
-  const char *text = json_object_get_string_member (object, name);
-  g_assert_nonnull (text);
-  return g_ascii_strtod (text, NULL);
-}
-
 static void
 assert_tags (JsonNode *root)
 {
@@ -132,19 +86,19 @@ static double
 assert_streams_of (JsonNode *root, const char *video_codec, int width, int height,
                    double seconds, guint n_frames, double fps, int sample_rate, int channels)
 {
-  JsonObject *video = stream_of_type (root, "video");
+  JsonObject *video = media_test_probe_stream (root, "video");
   g_assert_nonnull (video);
   g_assert_cmpstr (json_object_get_string_member (video, "codec_name"), ==, video_codec);
   g_assert_cmpstr (json_object_get_string_member (video, "pix_fmt"), ==, "yuv420p");
   g_assert_cmpint (json_object_get_int_member (video, "width"), ==, width);
   g_assert_cmpint (json_object_get_int_member (video, "height"), ==, height);
-  g_assert_cmpfloat (number_member (video, "nb_frames"), ==, n_frames);
-  g_assert_cmpfloat (number_member (video, "nb_read_frames"), ==, n_frames);
-  double video_seconds = number_member (video, "duration");
+  g_assert_cmpfloat (media_test_probe_number (video, "nb_frames"), ==, n_frames);
+  g_assert_cmpfloat (media_test_probe_number (video, "nb_read_frames"), ==, n_frames);
+  double video_seconds = media_test_probe_number (video, "duration");
   g_test_message ("video %.6f s (expected %.6f)", video_seconds, seconds);
   g_assert_cmpfloat (fabs (video_seconds - seconds), <=, 1.0 / fps);
 
-  JsonObject *audio = stream_of_type (root, "audio");
+  JsonObject *audio = media_test_probe_stream (root, "audio");
   if (sample_rate == 0)
     {
       g_assert_null (audio);
@@ -152,9 +106,9 @@ assert_streams_of (JsonNode *root, const char *video_codec, int width, int heigh
     }
   g_assert_nonnull (audio);
   g_assert_cmpstr (json_object_get_string_member (audio, "codec_name"), ==, "aac");
-  g_assert_cmpfloat (number_member (audio, "sample_rate"), ==, sample_rate);
+  g_assert_cmpfloat (media_test_probe_number (audio, "sample_rate"), ==, sample_rate);
   g_assert_cmpint (json_object_get_int_member (audio, "channels"), ==, channels);
-  double audio_seconds = number_member (audio, "duration");
+  double audio_seconds = media_test_probe_number (audio, "duration");
   g_test_message ("audio %.6f s", audio_seconds);
   g_assert_cmpfloat (fabs (audio_seconds - video_seconds), <=, 1024.0 / sample_rate);
   return video_seconds;
@@ -296,7 +250,7 @@ test_h264_aac_exact (void)
   /* A 0.3 sine has RMS 0.212; AAC keeps it within a few percent. */
   g_assert_cmpfloat (fabs (rms - 0.3 / sqrt (2)), <=, 0.02);
 
-  g_autoptr (JsonNode) root = probe (path);
+  g_autoptr (JsonNode) root = media_test_probe (path, TRUE);
   if (root == NULL)
     return;
   assert_streams (root, 64, 64, 2.56, 32, 12.5, 16000, 1);
@@ -346,7 +300,7 @@ test_odd_size_resampled_stereo (void)
   g_autoptr (GError) error = NULL;
   g_assert_true (jd_mp4_write (path, &input, &error));
   g_assert_no_error (error);
-  g_autoptr (JsonNode) root = probe (path);
+  g_autoptr (JsonNode) root = media_test_probe (path, TRUE);
   if (root != NULL)
     assert_streams (root, 66, 34, 10 * 1001 / 24000.0, 10, 24000 / 1001.0, 48000, 2);
   g_unlink (path);
@@ -366,14 +320,14 @@ test_short_or_no_audio (void)
   g_autoptr (GError) error = NULL;
   g_assert_true (jd_mp4_write (path, &input, &error));
   g_assert_no_error (error);
-  g_autoptr (JsonNode) root = probe (path);
+  g_autoptr (JsonNode) root = media_test_probe (path, TRUE);
   if (root != NULL)
     assert_streams (root, 32, 32, 0.2, 5, 25, 16000, 1);
 
   input.audio = NULL;
   g_assert_true (jd_mp4_write (path, &input, &error));
   g_assert_no_error (error);
-  g_autoptr (JsonNode) silent = probe (path);
+  g_autoptr (JsonNode) silent = media_test_probe (path, TRUE);
   if (silent != NULL)
     assert_streams (silent, 32, 32, 0.2, 5, 25, 0, 0);
   g_unlink (path);
@@ -400,7 +354,7 @@ test_fallback_encoder (void)
   g_assert_cmpfloat (fabs (mean[0] - expected_red), <=, 4);
   g_assert_cmpfloat (fabs (mean[1] - 60), <=, 4);
   g_assert_cmpfloat (fabs (mean[2] - 40), <=, 4);
-  g_autoptr (JsonNode) root = probe (path);
+  g_autoptr (JsonNode) root = media_test_probe (path, TRUE);
   if (root != NULL)
     {
       assert_streams_of (root, "mpeg4", 64, 64, 2.56, 32, 12.5, 16000, 1);
@@ -441,7 +395,7 @@ test_metadata_ignores_locale (void)
   setlocale (LC_ALL, "C");
   g_assert_no_error (error);
   g_assert_true (ok);
-  g_autoptr (JsonNode) root = probe (path);
+  g_autoptr (JsonNode) root = media_test_probe (path, TRUE);
   if (root != NULL)
     assert_tags (root);
   g_unlink (path);
