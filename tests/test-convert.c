@@ -186,8 +186,11 @@ assert_no_output (const char *out)
   g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
   g_autoptr (GDir) dir = g_dir_open (tmp_root, 0, NULL);
   const char *name;
+  /* The writer's temporary file is ".<name>.XXXXXX" beside the output. */
+  g_autofree char *base = g_path_get_basename (out);
+  g_autofree char *temp_prefix = g_strconcat (".", base, ".", NULL);
   while ((name = g_dir_read_name (dir)) != NULL)
-    g_assert_null (strstr (name, ".partial-"));
+    g_assert_false (g_str_has_prefix (name, temp_prefix));
 }
 
 static double
@@ -860,7 +863,41 @@ test_usage (void)
   run = convert (file, audio, out, NULL, NULL);
   g_assert_cmpint (run.status, ==, 1);
   g_assert_nonnull (strstr (run.err, "diffusers folder layout"));
+  g_assert_null (strstr (run.err, "original single-file SVD"));
   run_clear (&run);
+  assert_no_output (out);
+}
+
+/* Stability's original single-file SVD layout is recognised and refused with what to give
+ * instead (no released diffusers ships its mapping to check a conversion against). */
+static void
+test_original_svd_layout (void)
+{
+  g_autofree char *audio = fixture ("audioldm2", NULL);
+  g_autofree char *file = tmp_path ("svd_xt.safetensors");
+  g_autofree char *out = tmp_path ("from-original.safetensors");
+  g_autoptr (JdSafetensorsWriter) w = jd_safetensors_writer_new ();
+  static const char *const names[] = {
+    "model.diffusion_model.input_blocks.0.0.weight",
+    "model.diffusion_model.time_embed.0.weight",
+    "first_stage_model.decoder.conv_in.weight",
+    "conditioner.embedders.0.open_clip.model.visual.proj",
+  };
+  const float v[4] = { 0.5f, -1.25f, 2.0f, 0.75f };
+  g_autoptr (GError) error = NULL;
+  for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
+    g_assert_true (jd_safetensors_writer_add_f32 (w, names[i], JD_DTYPE_F16, 2,
+                                                  (int64_t[]) { 2, 2 }, v, &error));
+  g_assert_true (jd_safetensors_writer_write (w, file, &error));
+  g_assert_no_error (error);
+  Run run = convert (file, audio, out, NULL, NULL);
+  g_assert_cmpint (run.status, ==, 1);
+  g_assert_nonnull (strstr (run.err, "original single-file SVD checkpoint"));
+  g_assert_nonnull (strstr (run.err, "svd_xt.safetensors"));
+  g_assert_nonnull (strstr (run.err, "unet/, vae/ and image_encoder/"));
+  run_clear (&run);
+  assert_no_output (out);
+  g_assert_cmpint (g_unlink (file), ==, 0);
 }
 
 int
@@ -891,6 +928,7 @@ main (int argc, char **argv)
   g_test_add_func ("/convert/hostile/unknown-dtype", test_unknown_dtype);
   g_test_add_func ("/convert/hostile/shard-index", test_shard_index);
   g_test_add_func ("/convert/usage", test_usage);
+  g_test_add_func ("/convert/original-svd-layout", test_original_svd_layout);
   int status = g_test_run ();
   /* Remove the temporary tree. */
   g_autofree char *command = g_strdup_printf ("rm -rf '%s'", tmp_root);

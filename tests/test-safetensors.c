@@ -1,5 +1,6 @@
 /* Safetensors reader and writer: round trips on random data in every dtype and edge shape,
- * F16/BF16 → F32 conversion on load, atomic writes, the JSON nesting guard. */
+ * F16/BF16 → F32 conversion on load, atomic writes, produced (streamed) tensors, the JSON
+ * nesting guard. */
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <math.h>
@@ -329,6 +330,159 @@ test_writer_refuses (void)
   g_assert_nonnull (strstr (error->message, "“neg”"));
 }
 
+/* A produced tensor: its values, and whether it fails instead. */
+typedef struct {
+  const float *values;
+  gboolean     fail;
+  int         *destroyed;
+} Produced;
+
+static gboolean
+produce_values (gpointer data, const char *name, float *values, int64_t numel, GError **error)
+{
+  Produced *p = data;
+  if (p->fail)
+    {
+      g_set_error (error, JD_ERROR, JD_ERROR_MODEL_FILE, "test producer refuses %s", name);
+      return FALSE;
+    }
+  if (numel > 0)
+    memcpy (values, p->values, sizeof (float) * (gsize) numel);
+  return TRUE;
+}
+
+static void
+produced_free (gpointer data)
+{
+  Produced *p = data;
+  (*p->destroyed)++;
+  g_free (p);
+}
+
+typedef struct {
+  guint   calls;
+  guint64 last_done;
+  guint64 total;
+  char   *last_name;
+} ProgressLog;
+
+static void
+log_progress (guint64 done, guint64 total, const char *name, gpointer user_data)
+{
+  ProgressLog *log = user_data;
+  g_assert_cmpuint (done, >=, log->last_done);
+  g_assert_cmpuint (done, <=, total);
+  if (log->last_name != NULL)
+    g_assert_cmpint (strcmp (log->last_name, name), <, 0);   /* name order */
+  g_free (log->last_name);
+  log->last_name = g_strdup (name);
+  log->last_done = done;
+  log->total = total;
+  log->calls++;
+}
+
+static JdSafetensorsWriter *
+produced_writer (float **values, int fail_at, int *destroyed)
+{
+  JdSafetensorsWriter *writer = jd_safetensors_writer_new ();
+  jd_safetensors_writer_set_metadata (writer, "purpose", "round trip");
+  for (gsize s = 0; s < G_N_ELEMENTS (specs); s++)
+    {
+      Produced *p = g_new0 (Produced, 1);
+      p->values = values[s];
+      p->fail = (int) s == fail_at;
+      p->destroyed = destroyed;
+      g_autoptr (GError) error = NULL;
+      g_assert_true (jd_safetensors_writer_add_producer (writer, specs[s].name, specs[s].dtype,
+                                                         specs[s].ndim, specs[s].shape,
+                                                         produce_values, p, produced_free,
+                                                         &error));
+      g_assert_no_error (error);
+    }
+  return writer;
+}
+
+/* Produced tensors give the same bytes as held ones, report progress in name order and, when a
+ * producer fails, leave no file and pass its error on. */
+static void
+test_producer (void)
+{
+  g_autoptr (GRand) rng = jd_test_rng ();
+  g_autofree char *folder = temp_folder ();
+  g_autofree char *held_path = g_build_filename (folder, "held.safetensors", NULL);
+  g_autofree char *produced_path = g_build_filename (folder, "produced.safetensors", NULL);
+  g_autoptr (GError) error = NULL;
+  float *values[G_N_ELEMENTS (specs)];
+  g_autoptr (JdSafetensorsWriter) held = jd_safetensors_writer_new ();
+  jd_safetensors_writer_set_metadata (held, "purpose", "round trip");
+  guint64 expected_bytes = 0;
+  for (gsize s = 0; s < G_N_ELEMENTS (specs); s++)
+    {
+      int64_t n = spec_numel (&specs[s]);
+      values[s] = g_new (float, MAX (n, 1));
+      for (int64_t i = 0; i < n; i++)
+        values[s][i] = (float) g_rand_double_range (rng, -3.0, 3.0);
+      g_assert_true (jd_safetensors_writer_add_f32 (held, specs[s].name, specs[s].dtype,
+                                                    specs[s].ndim, specs[s].shape, values[s],
+                                                    &error));
+      expected_bytes += (guint64) n * jd_dtype_size (specs[s].dtype);
+    }
+  g_assert_true (jd_safetensors_writer_write (held, held_path, &error));
+  g_assert_no_error (error);
+
+  int destroyed = 0;
+  JdSafetensorsWriter *writer = produced_writer (values, -1, &destroyed);
+  g_assert_cmpuint (jd_safetensors_writer_get_n (writer), ==, G_N_ELEMENTS (specs));
+  g_assert_cmpuint (jd_safetensors_writer_get_data_size (writer), ==, expected_bytes);
+  ProgressLog log = { 0 };
+  g_assert_true (jd_safetensors_writer_write_with_progress (writer, produced_path, log_progress,
+                                                            &log, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (log.calls, ==, G_N_ELEMENTS (specs));
+  g_assert_cmpuint (log.last_done, ==, expected_bytes);
+  g_assert_cmpuint (log.total, ==, expected_bytes);
+  g_free (log.last_name);
+  g_assert_cmpint (destroyed, ==, 0);
+  jd_safetensors_writer_free (writer);
+  g_assert_cmpint (destroyed, ==, (int) G_N_ELEMENTS (specs));
+
+  g_autofree char *held_bytes = NULL, *produced_bytes = NULL;
+  gsize held_length = 0, produced_length = 0;
+  g_assert_true (g_file_get_contents (held_path, &held_bytes, &held_length, NULL));
+  g_assert_true (g_file_get_contents (produced_path, &produced_bytes, &produced_length, NULL));
+  g_assert_cmpmem (held_bytes, held_length, produced_bytes, produced_length);
+
+  /* The third tensor in name order fails: its error comes back as it was, nothing is left. */
+  g_autofree char *failed_path = g_build_filename (folder, "failed.safetensors", NULL);
+  destroyed = 0;
+  writer = produced_writer (values, 3, &destroyed);
+  g_assert_false (jd_safetensors_writer_write (writer, failed_path, &error));
+  g_assert_error (error, JD_ERROR, JD_ERROR_MODEL_FILE);
+  g_assert_nonnull (strstr (error->message, "test producer refuses"));
+  g_assert_nonnull (strstr (error->message, specs[3].name));
+  g_clear_error (&error);
+  g_assert_cmpuint (count_files (folder), ==, 2);
+  jd_safetensors_writer_free (writer);
+  g_assert_cmpint (destroyed, ==, (int) G_N_ELEMENTS (specs));
+
+  /* A refused tensor releases its data at once. */
+  writer = jd_safetensors_writer_new ();
+  destroyed = 0;
+  Produced *p = g_new0 (Produced, 1);
+  p->destroyed = &destroyed;
+  g_assert_false (jd_safetensors_writer_add_producer (writer, "bad", JD_DTYPE_F32, 1,
+                                                      (int64_t[]) { -1 }, produce_values, p,
+                                                      produced_free, &error));
+  g_assert_error (error, JD_ERROR, JD_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "“bad”"));
+  g_assert_cmpint (destroyed, ==, 1);
+  jd_safetensors_writer_free (writer);
+
+  for (gsize s = 0; s < G_N_ELEMENTS (specs); s++)
+    g_free (values[s]);
+  remove_folder (folder);
+}
+
 static void
 test_open_errors (void)
 {
@@ -489,6 +643,7 @@ main (int argc, char **argv)
   g_test_add_func ("/safetensors/load-views-and-copies", test_load_views_and_copies);
   g_test_add_func ("/safetensors/atomic-write", test_atomic_write);
   g_test_add_func ("/safetensors/writer-refuses", test_writer_refuses);
+  g_test_add_func ("/safetensors/producer", test_producer);
   g_test_add_func ("/safetensors/open-errors", test_open_errors);
   g_test_add_func ("/safetensors/nesting-guard", test_nesting_guard);
   g_test_add_func ("/safetensors/bundle-config", test_bundle_config);

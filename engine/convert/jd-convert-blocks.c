@@ -123,6 +123,32 @@ jd_convert_add_timestep_embedding (JdConvertLayout *l, const char *prefix, int64
   jd_convert_add_linear (l, l2, out, hidden, TRUE);
 }
 
+void
+jd_convert_add_vae_up_blocks (JdConvertLayout *l, const int64_t *ch, int n, int64_t layers,
+                              gboolean temporal)
+{
+  int64_t prev = ch[n - 1];
+  for (int i = 0; i < n; i++)
+    {
+      const int64_t c = ch[n - 1 - i];
+      for (int64_t j = 0; j < layers + 1; j++)
+        {
+          g_autofree char *p = g_strdup_printf ("decoder.up_blocks.%d.resnets.%" G_GINT64_FORMAT,
+                                                i, j);
+          if (temporal)
+            jd_convert_add_st_resnet (l, p, j == 0 ? prev : c, c, 0);
+          else
+            jd_convert_add_resnet (l, p, j == 0 ? prev : c, c, 0);
+        }
+      if (i < n - 1)
+        {
+          g_autofree char *p = g_strdup_printf ("decoder.up_blocks.%d.upsamplers.0.conv", i);
+          jd_convert_add_conv2d (l, p, c, c, 3);
+        }
+      prev = c;
+    }
+}
+
 gboolean
 jd_convert_config_per_block (JsonObject *config, const char *config_name, const char *key,
                              int n_blocks, int64_t default_value, int64_t *out, GError **error)

@@ -36,6 +36,12 @@ void jd_convert_add_timestep_embedding (JdConvertLayout *l, const char *prefix, 
  * AutoencoderKLTemporalDecoder, and the VAE config values both read. */
 void jd_convert_add_vae_encoder (JdConvertLayout *l, const int64_t *ch, int n, int64_t layers,
                                  int64_t in, int64_t latent);
+/* The VAE decoder's up path: for each of the n stages, from the widest (ch[n−1]) to ch[0],
+ * layers + 1 resnets under decoder.up_blocks.i (a SpatioTemporalResBlock each when temporal,
+ * as AutoencoderKLTemporalDecoder has, else a ResnetBlock2D) and an upsampler conv on every
+ * stage but the last. */
+void jd_convert_add_vae_up_blocks (JdConvertLayout *l, const int64_t *ch, int n, int64_t layers,
+                                   gboolean temporal);
 gboolean jd_convert_vae_config  (JsonObject *config, const char *name, int64_t *ch, int *n,
                                  int64_t *layers, int64_t *in, int64_t *out, int64_t *latent,
                                  GError **error);

@@ -187,22 +187,7 @@ jd_convert_layout_svd_vae (JsonObject *config, const char *name, GError **error)
       jd_convert_add_st_resnet (l, p, top, top, 0);
     }
   jd_convert_add_attention (l, "decoder.mid_block.attentions.0", top, top, TRUE, TRUE);
-  int64_t prev = top;
-  for (int i = 0; i < n; i++)
-    {
-      const int64_t c = ch[n - 1 - i];
-      for (int64_t j = 0; j < layers + 1; j++)
-        {
-          P ("decoder.up_blocks.%d.resnets.%" G_GINT64_FORMAT, i, j);
-          jd_convert_add_st_resnet (l, p, j == 0 ? prev : c, c, 0);
-        }
-      if (i < n - 1)
-        {
-          P ("decoder.up_blocks.%d.upsamplers.0.conv", i);
-          jd_convert_add_conv2d (l, p, c, c, 3);
-        }
-      prev = c;
-    }
+  jd_convert_add_vae_up_blocks (l, ch, n, layers, TRUE);
   jd_convert_add_norm (l, "decoder.conv_norm_out", ch[0]);
   jd_convert_add_conv2d (l, "decoder.conv_out", out, ch[0], 3);
   jd_convert_layout_add (l, "decoder.time_conv_out", "weight", 5, out, out, (int64_t) 3,

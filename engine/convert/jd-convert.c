@@ -214,7 +214,7 @@ fill_tensor (gpointer data, const char *name, float *values, int64_t numel, GErr
 }
 
 static gboolean
-add_part (JdConvertWriter *writer, Part *part, JdDType dtype, JdConvertReport *report,
+add_part (JdSafetensorsWriter *writer, Part *part, JdDType dtype, JdConvertReport *report,
           GError **error)
 {
   for (guint i = 0; i < jd_convert_layout_get_n (part->layout); i++)
@@ -245,8 +245,8 @@ add_part (JdConvertWriter *writer, Part *part, JdDType dtype, JdConvertReport *r
           report->n_folded++;
         }
       g_autofree char *name = g_strconcat (part->prefix, t->name, NULL);
-      if (!jd_convert_writer_add (writer, name, dtype, t->ndim, t->shape, fill_tensor, f,
-                                  g_free, error))
+      if (!jd_safetensors_writer_add_producer (writer, name, dtype, t->ndim, t->shape,
+                                               fill_tensor, f, g_free, error))
         return FALSE;
       int64_t n = 1;
       for (int d = 0; d < t->ndim; d++)
@@ -254,6 +254,20 @@ add_part (JdConvertWriter *writer, Part *part, JdDType dtype, JdConvertReport *r
       report->n_parameters += n;
     }
   return TRUE;
+}
+
+/* Stability's own SVD / SVD-XT release: one safetensors file whose UNet lives under
+ * model.diffusion_model. (its VAE under first_stage_model., CLIP under conditioner.). */
+static gboolean
+is_original_svd_file (const char *path)
+{
+  g_autoptr (JdConvertSource) file = jd_convert_source_open_file (path, NULL);
+  if (file == NULL)
+    return FALSE;
+  for (guint i = 0; i < jd_convert_source_get_n_tensors (file); i++)
+    if (g_str_has_prefix (jd_convert_source_get_name (file, i), "model.diffusion_model."))
+      return TRUE;
+  return FALSE;
 }
 
 static JdConvertSource *
@@ -273,10 +287,20 @@ open_component (const char *root, const char *component, const char *model, cons
           jd_convert_refuse_pickle (root, error);
           return NULL;
         }
-      g_set_error (error, JD_ERROR, JD_ERROR_UNSUPPORTED,
-                   "%s is a single file; the converter reads %s in the diffusers folder layout "
-                   "(%s, each with config.json and safetensors weights). Single-file "
-                   "checkpoints are not converted yet", root, model, layout);
+      if (strcmp (model, "Stable Video Diffusion") == 0 && is_original_svd_file (root))
+        g_set_error (error, JD_ERROR, JD_ERROR_UNSUPPORTED,
+                     "%s is Stability's original single-file SVD checkpoint "
+                     "(model.diffusion_model.…, first_stage_model.…, conditioner.…), which "
+                     "the converter cannot map yet: no released diffusers version ships that "
+                     "layout's key mapping to check a conversion against. Give the diffusers "
+                     "folder layout instead (%s, e.g. the unet/, vae/ and image_encoder/ "
+                     "folders of stabilityai/stable-video-diffusion-img2vid-xt on Hugging Face)",
+                     root, layout);
+      else
+        g_set_error (error, JD_ERROR, JD_ERROR_UNSUPPORTED,
+                     "%s is a single file; the converter reads %s in the diffusers folder "
+                     "layout (%s, each with config.json and safetensors weights). Single-file "
+                     "checkpoints are not converted yet", root, model, layout);
       return NULL;
     }
   g_autofree char *folder = g_build_filename (root, component, NULL);
@@ -468,7 +492,7 @@ jd_convert_run (const JdConvertOptions *o, JdConvertReport *report, GError **err
   Part parts[8] = { 0 };
   enum { VIDEO_UNET, VIDEO_VAE, IMAGE_ENCODER, AUDIO_UNET, AUDIO_VAE, VOCODER, JOINT, N_PARTS };
   gboolean ok = FALSE;
-  g_autoptr (JdConvertWriter) writer = NULL;
+  g_autoptr (JdSafetensorsWriter) writer = NULL;
   g_autofree char *config_text = NULL;
   g_autoptr (JsonNode) provenance = NULL;
   JdConvertConfigInput in = { 0 };
@@ -675,13 +699,13 @@ jd_convert_run (const JdConvertOptions *o, JdConvertReport *report, GError **err
   if (config_text == NULL)
     goto out;
 
-  writer = jd_convert_writer_new ();
-  jd_convert_writer_set_metadata (writer, JD_BUNDLE_CONFIG_KEY, config_text);
+  writer = jd_safetensors_writer_new ();
+  jd_safetensors_writer_set_metadata (writer, JD_BUNDLE_CONFIG_KEY, config_text);
   for (int i = 0; i < N_PARTS; i++)
     if (!add_part (writer, &parts[i], o->dtype, report, error))
       goto out;
-  report->n_tensors = jd_convert_writer_get_n (writer);
-  report->n_bytes = jd_convert_writer_get_data_size (writer);
+  report->n_tensors = jd_safetensors_writer_get_n (writer);
+  report->n_bytes = jd_safetensors_writer_get_data_size (writer);
 
   if (report->n_dropped > 0)
     notice (report, "Dropped %u tensors of AudioLDM2's text-context transformers "
@@ -696,7 +720,8 @@ jd_convert_run (const JdConvertOptions *o, JdConvertReport *report, GError **err
           : "Joint Blocks are fresh (AdaLN-Zero gates at zero%s): video and audio are sampled "
             "independently until they are trained.", joint->source ? o->joint : "");
 
-  if (!jd_convert_writer_write (writer, o->out, o->progress, o->user_data, error))
+  if (!jd_safetensors_writer_write_with_progress (writer, o->out, o->progress, o->user_data,
+                                                  error))
     goto out;
   /* The result must open as a bundle. */
   {

@@ -6,7 +6,7 @@
  * layout.h) before anything is written: a missing tensor, an unexpected one (other than the
  * AudioLDM2 text-context transformers, dropped on purpose), a wrong shape, an unknown dtype or a
  * pickled file is refused with a sentence naming the file and the tensor. The bundle is then
- * written tensor by tensor (jd-convert-writer.h), atomically.
+ * written tensor by tensor (jd_safetensors_writer_add_producer), atomically.
  *
  * What the bundle holds beyond the sources: the audio UNet's image_proj (CLIP embedding → its
  * timestep embedding, paper §4.1) zero-initialised, so until it is fine-tuned the audio UNet's
@@ -18,8 +18,8 @@
 
 #include <glib.h>
 
-#include "jd-convert-writer.h"
 #include "jd-dtype.h"
+#include "jd-safetensors.h"
 
 G_BEGIN_DECLS
 
@@ -38,7 +38,7 @@ typedef struct {
   const char *out;
   JdDType     dtype;
   gboolean    hash_sources;  /* SHA-256 of every source file into the provenance */
-  JdConvertWriteProgress progress;
+  JdSafetensorsWriteProgress progress;
   gpointer    user_data;
 } JdConvertOptions;
 

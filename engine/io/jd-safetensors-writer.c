@@ -1,4 +1,5 @@
-/* The safetensors writer: tests and tools write model files through it. */
+/* The safetensors writer: tests, tools and the converter write model files through it. Tensors
+ * are held as bytes, or produced one at a time while the file is written. */
 #include "jd-safetensors.h"
 
 #include <errno.h>
@@ -22,8 +23,12 @@ typedef struct {
   JdDType  dtype;
   int      ndim;
   int64_t  shape[JD_MAX_DIMS];
-  guint8  *data;
+  guint8  *data;      /* NULL for a produced tensor */
   gsize    nbytes;
+  int64_t  numel;
+  JdSafetensorsProducer produce;
+  gpointer       produce_data;
+  GDestroyNotify destroy;
 } WriterItem;
 
 struct _JdSafetensorsWriter {
@@ -36,6 +41,8 @@ static void
 writer_item_free (gpointer data)
 {
   WriterItem *item = data;
+  if (item->destroy != NULL)
+    item->destroy (item->produce_data);
   g_free (item->name);
   g_free (item->data);
   g_free (item);
@@ -68,6 +75,7 @@ writer_item_new (JdSafetensorsWriter *writer,
                  JdDType              dtype,
                  int                  ndim,
                  const int64_t       *shape,
+                 gboolean             hold_data,
                  GError             **error)
 {
   g_autofree char *qname = jd_safetensors_quote (name ? name : "");
@@ -85,9 +93,9 @@ writer_item_new (JdSafetensorsWriter *writer,
                    "Cannot store tensor “%s” twice", qname);
       return NULL;
     }
-  int64_t nbytes;
+  int64_t nbytes, numel;
   if ((unsigned) dtype >= JD_DTYPE_COUNT
-      || !jd_shape_checked_numel (ndim, shape, jd_dtype_size (dtype), NULL, &nbytes)
+      || !jd_shape_checked_numel (ndim, shape, jd_dtype_size (dtype), &numel, &nbytes)
       || (guint64) nbytes > G_MAXSIZE / 2)
     {
       g_set_error (error, JD_ERROR, JD_ERROR_INVALID_ARGUMENT,
@@ -102,7 +110,9 @@ writer_item_new (JdSafetensorsWriter *writer,
   for (int i = 0; i < ndim; i++)
     item->shape[i] = shape[i];
   item->nbytes = (gsize) nbytes;
-  item->data = g_malloc (MAX (item->nbytes, 1));
+  item->numel = numel;
+  if (hold_data)
+    item->data = g_malloc (MAX (item->nbytes, 1));
   g_ptr_array_add (writer->items, item);
   g_hash_table_add (writer->names, item->name);
   return item;
@@ -117,7 +127,7 @@ jd_safetensors_writer_add (JdSafetensorsWriter *writer,
                            gconstpointer        data,
                            GError             **error)
 {
-  WriterItem *item = writer_item_new (writer, name, dtype, ndim, shape, error);
+  WriterItem *item = writer_item_new (writer, name, dtype, ndim, shape, TRUE, error);
   if (item == NULL)
     return FALSE;
   if (item->nbytes > 0)
@@ -134,12 +144,52 @@ jd_safetensors_writer_add_f32 (JdSafetensorsWriter *writer,
                                const float         *values,
                                GError             **error)
 {
-  WriterItem *item = writer_item_new (writer, name, dtype, ndim, shape, error);
+  WriterItem *item = writer_item_new (writer, name, dtype, ndim, shape, TRUE, error);
   if (item == NULL)
     return FALSE;
   if (item->nbytes > 0)
     jd_convert_from_f32 (dtype, values, item->data, item->nbytes / jd_dtype_size (dtype));
   return TRUE;
+}
+
+gboolean
+jd_safetensors_writer_add_producer (JdSafetensorsWriter   *writer,
+                                    const char            *name,
+                                    JdDType                dtype,
+                                    int                    ndim,
+                                    const int64_t         *shape,
+                                    JdSafetensorsProducer  produce,
+                                    gpointer               data,
+                                    GDestroyNotify         destroy,
+                                    GError               **error)
+{
+  g_return_val_if_fail (produce != NULL, FALSE);
+  WriterItem *item = writer_item_new (writer, name, dtype, ndim, shape, FALSE, error);
+  if (item == NULL)
+    {
+      if (destroy != NULL)
+        destroy (data);
+      return FALSE;
+    }
+  item->produce = produce;
+  item->produce_data = data;
+  item->destroy = destroy;
+  return TRUE;
+}
+
+guint
+jd_safetensors_writer_get_n (JdSafetensorsWriter *writer)
+{
+  return writer->items->len;
+}
+
+guint64
+jd_safetensors_writer_get_data_size (JdSafetensorsWriter *writer)
+{
+  guint64 total = 0;
+  for (guint i = 0; i < writer->items->len; i++)
+    total += ((WriterItem *) writer->items->pdata[i])->nbytes;
+  return total;
 }
 
 void
@@ -245,10 +295,52 @@ write_all (int           fd,
   return TRUE;
 }
 
+/* Produces item's values and writes them; on failure error is set (a producer's own error, or
+ * one naming path). */
+static gboolean
+write_produced (int           fd,
+                WriterItem   *item,
+                const char   *qpath,
+                GError      **error)
+{
+  float *values = g_try_malloc (MAX ((gsize) item->numel, 1) * sizeof (float));
+  if (values == NULL)
+    {
+      g_autofree char *qname = jd_safetensors_quote (item->name);
+      g_set_error (error, JD_ERROR, JD_ERROR_OUT_OF_MEMORY,
+                   "Cannot write “%s”: no memory for tensor “%s” (%" G_GINT64_FORMAT " values)",
+                   qpath, qname, item->numel);
+      return FALSE;
+    }
+  gboolean ok = item->produce (item->produce_data, item->name, values, item->numel, error);
+  /* Narrowing in place is safe: each output element is no wider than its input. */
+  if (ok && item->dtype != JD_DTYPE_F32)
+    jd_convert_from_f32 (item->dtype, values, values, (gsize) item->numel);
+  if (ok && !write_all (fd, (const guint8 *) values, item->nbytes))
+    {
+      int saved = errno;
+      g_set_error (error, JD_ERROR, JD_ERROR_IO, "Cannot write “%s”: %s", qpath,
+                   g_strerror (saved));
+      ok = FALSE;
+    }
+  g_free (values);
+  return ok;
+}
+
 gboolean
 jd_safetensors_writer_write (JdSafetensorsWriter *writer,
                              const char          *path,
                              GError             **error)
+{
+  return jd_safetensors_writer_write_with_progress (writer, path, NULL, NULL, error);
+}
+
+gboolean
+jd_safetensors_writer_write_with_progress (JdSafetensorsWriter        *writer,
+                                           const char                 *path,
+                                           JdSafetensorsWriteProgress  progress,
+                                           gpointer                    user_data,
+                                           GError                    **error)
 {
   g_ptr_array_sort (writer->items, compare_items);
   g_autofree char *header = writer_header (writer);
@@ -272,10 +364,20 @@ jd_safetensors_writer_write (JdSafetensorsWriter *writer,
     }
   gboolean ok = write_all (fd, length_bytes, 8)
                 && write_all (fd, (const guint8 *) header, header_length);
+  /* A producer that fails has set error itself; then nothing below sets another. */
+  gboolean produced_ok = TRUE;
+  const guint64 total = jd_safetensors_writer_get_data_size (writer);
+  guint64 done = 0;
   for (guint i = 0; ok && i < writer->items->len; i++)
     {
       WriterItem *item = writer->items->pdata[i];
-      ok = write_all (fd, item->data, item->nbytes);
+      if (item->produce != NULL)
+        ok = produced_ok = write_produced (fd, item, qpath, error);
+      else
+        ok = write_all (fd, item->data, item->nbytes);
+      done += item->nbytes;
+      if (ok && progress != NULL)
+        progress (done, total, item->name, user_data);
     }
   ok = ok && fsync (fd) == 0;
   int saved = errno;
@@ -292,8 +394,9 @@ jd_safetensors_writer_write (JdSafetensorsWriter *writer,
   if (!ok)
     {
       unlink (temp_path);
-      g_set_error (error, JD_ERROR, JD_ERROR_IO, "Cannot write “%s”: %s", qpath,
-                   g_strerror (saved));
+      if (produced_ok)
+        g_set_error (error, JD_ERROR, JD_ERROR_IO, "Cannot write “%s”: %s", qpath,
+                     g_strerror (saved));
     }
   return ok;
 }

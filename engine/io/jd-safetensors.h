@@ -96,6 +96,29 @@ gboolean                  jd_safetensors_writer_add_f32  (JdSafetensorsWriter *w
                                                           const int64_t    *shape,
                                                           const float      *values,
                                                           GError          **error);
+/* Produces a tensor's numel values as F32 while the file is written; FALSE with error stops
+ * the write (the file is then not created). */
+typedef gboolean (*JdSafetensorsProducer) (gpointer     data,
+                                           const char  *name,
+                                           float       *values,
+                                           int64_t      numel,
+                                           GError     **error);
+/* Like _add_f32, but the values come from produce at write time, one tensor at a time in name
+ * order, so a file larger than memory can be written (the converter streams multi-gigabyte
+ * checkpoints through it). data is released with destroy (may be NULL) when the writer is
+ * freed, also when this fails. */
+gboolean                  jd_safetensors_writer_add_producer (JdSafetensorsWriter *writer,
+                                                          const char       *name,
+                                                          JdDType           dtype,
+                                                          int               ndim,
+                                                          const int64_t    *shape,
+                                                          JdSafetensorsProducer produce,
+                                                          gpointer          data,
+                                                          GDestroyNotify    destroy,
+                                                          GError          **error);
+guint                     jd_safetensors_writer_get_n    (JdSafetensorsWriter *writer);
+/* Bytes of tensor data the file will hold (without the header). */
+guint64                   jd_safetensors_writer_get_data_size (JdSafetensorsWriter *writer);
 /* Sets (or replaces) a __metadata__ entry; key and value must be UTF-8. */
 void                      jd_safetensors_writer_set_metadata (JdSafetensorsWriter *writer,
                                                           const char       *key,
@@ -104,6 +127,17 @@ void                      jd_safetensors_writer_set_metadata (JdSafetensorsWrite
  * neither a partial file nor the temporary behind. Fails with JD_ERROR_IO naming path. */
 gboolean                  jd_safetensors_writer_write    (JdSafetensorsWriter *writer,
                                                           const char       *path,
+                                                          GError          **error);
+/* Called after each tensor is written: bytes of tensor data done of total, its name. */
+typedef void (*JdSafetensorsWriteProgress) (guint64     done,
+                                            guint64     total,
+                                            const char *name,
+                                            gpointer    user_data);
+/* _write, reporting progress (may be NULL). A producer's error is passed on unchanged. */
+gboolean                  jd_safetensors_writer_write_with_progress (JdSafetensorsWriter *writer,
+                                                          const char       *path,
+                                                          JdSafetensorsWriteProgress progress,
+                                                          gpointer          user_data,
                                                           GError          **error);
 
 /* Quotes untrusted text for a one-line message: control characters escaped, long text cut.
