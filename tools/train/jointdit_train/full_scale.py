@@ -175,6 +175,9 @@ def _device(name: str, local_rank: int = 0) -> torch.device:
 
 @torch.no_grad()
 def run_cache(args) -> int:
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise UsageError("cache runs as one process (its ranks would write the same shards); "
+                         "start it without torchrun (--device cuda uses the GPU)")
     b = Bundle(args.bundle)
     b.require("video_vae", "audio_vae", "image_encoder")
     window, mcfg, mel_frames = geometry(b, args.size, args.frames)
