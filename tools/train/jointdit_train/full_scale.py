@@ -95,10 +95,11 @@ class Bundle:
             beta_start=a.get("beta_start", d.beta_start), beta_end=a.get("beta_end", d.beta_end))
 
     def video_conditions(self) -> tuple[float, float]:
-        """(fps id, motion bucket): the added time ids as the engine's sampler sets them."""
+        """(fps id, motion bucket): the added time ids as the sampler sets them
+        (sampling.Pipeline.condition: joint.video_fps - 1, the bundle's motion bucket)."""
         vc = self.config.get("sampling", {}).get("video_conditions", {})
-        fps = float(vc.get("fps", self.config["joint"]["video_fps"]))
-        return fps - 1.0, float(vc.get("motion_bucket_id", 127))
+        fps = float(self.config["joint"]["video_fps"])
+        return fps - 1.0, float(vc.get("motion_bucket_id", sampling.DEFAULT_MOTION_BUCKET_ID))
 
 
 def _unet_factor(unet_config: dict) -> int:
@@ -257,8 +258,10 @@ def run_cache(args) -> int:
                          for j in range(0, x.shape[0], args.encode_batch)]).cpu()
         mel = log_mel(wave, mcfg)[:mel_frames].float()
         alat = avae.encode(mel[None, None].to(device))[0].cpu()
-        unit = (x[:1] + 1.0) * 0.5
-        emb = enc(clip_preprocess(unit, b.config["image_encoder"]["image_size"]))[0].cpu()
+        # The preprocessing builds its kernels on the CPU: run it there.
+        unit = (data.frames_to_unit(frames_u8[:1]) + 1.0) * 0.5
+        emb = enc(clip_preprocess(unit, b.config["image_encoder"]["image_size"])
+                  .to(device))[0].cpu()
         pending["video"].append(lat * vs)
         pending["image_latent"].append(lat[0].clone())   # SVD conditions on it unscaled
         pending["image_embeds"].append(emb)
