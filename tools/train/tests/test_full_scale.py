@@ -41,9 +41,8 @@ FFMPEG = shutil.which("ffmpeg") and shutil.which("ffprobe")
 # (Std.from_str looks for the zero flag by iterating the IntFlag, which 3.11 no longer yields);
 # a mapping naming a local rank that does not exist leaves every real rank at "none".
 TORCHRUN_STD = ["--redirects", "9:0", "--tee", "9:0"]
-TMP: pathlib.Path
-BUNDLE: pathlib.Path
-CACHE: pathlib.Path
+# Set by setUpModule: the temporary folder, the tiny bundle and the cache of the clips.
+TMP = BUNDLE = CACHE = pathlib.Path()
 
 
 def write_tiny_bundle(path: pathlib.Path, seed: int) -> None:
