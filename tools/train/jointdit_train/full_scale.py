@@ -795,7 +795,8 @@ def parser() -> argparse.ArgumentParser:
         t.add_argument("--p-drop", type=float, default=0.1,
                        help="condition dropout: all conditions of a sample nulled together")
         t.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
-                       help="bf16: torch.autocast(bfloat16) around the forward pass")
+                       help="bf16: torch.autocast(bfloat16) around the forward pass "
+                            "(CUDA only)")
         t.add_argument("--grad-checkpoint", action="store_true",
                        help="recompute UNet and Joint Block activations in the backward pass")
         t.add_argument("--save-every", type=int, default=500)
@@ -827,9 +828,14 @@ def main(argv=None) -> int:
             return run_cache(args)
         if args.steps < 1 or args.batch < 1:
             raise UsageError("--steps and --batch must be at least 1")
-        if args.precision == "bf16" and args.device != "cpu" and torch.cuda.is_available() \
-                and not torch.cuda.is_bf16_supported():
-            raise UsageError("--precision bf16: this GPU has no bfloat16 support; use fp32")
+        if args.precision == "bf16":
+            if args.device == "cpu" or not torch.cuda.is_available():
+                # Measured with torch 1.13: CPU autocast runs the convolutions in bfloat16 but
+                # not GroupNorm, whose F32 weights then meet bfloat16 inputs and fail.
+                raise UsageError("--precision bf16 needs a CUDA GPU (PyTorch's CPU autocast "
+                                 "does not cover the UNets' GroupNorm); use fp32 on the CPU")
+            if not torch.cuda.is_bf16_supported():
+                raise UsageError("--precision bf16: this GPU has no bfloat16 support; use fp32")
         return (run_audio_v if args.command == "audio-v" else run_joint)(args)
     except (UsageError, clips.ClipError) as err:
         print(f"train-full-scale {args.command}: {err}", file=sys.stderr)

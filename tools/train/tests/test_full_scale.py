@@ -304,17 +304,22 @@ class Training(unittest.TestCase):
         self.assertEqual(rc, 0)
         self.assertIn("nothing to do", out)
 
-    def test_unfreeze_video_with_bf16_autocast(self):
+    def test_unfreeze_video(self):
         run = TMP / "joint-unfrozen"
-        rc, out, err = train("joint", run, "--steps", "1", "--unfreeze", "video",
-                             "--precision", "bf16", "--dtype", "f32")
+        rc, out, err = train("joint", run, "--steps", "1", "--unfreeze", "video", "--dtype", "f32")
         self.assertEqual(rc, 0, err)
         before = bundle.read_bundle(BUNDLE)[1]
         after = bundle.read_bundle(run / "bundle.safetensors")[1]
         moved = {k.split(".")[0] + "." + k.split(".")[1] for k in after
                  if not torch.equal(after[k], before[k].float())}
         self.assertEqual(moved, {"video.unet", "joint.blocks"})
-        self.assertIn("bf16", out)
+        self.assertIn("+ video expert(s)", out)
+
+    @unittest.skipIf(torch.cuda.is_available(), "a CUDA GPU is present: bf16 is allowed")
+    def test_bf16_is_refused_without_a_gpu(self):
+        rc, _, err = train("joint", TMP / "joint-bf16", "--steps", "1", "--precision", "bf16")
+        self.assertEqual(rc, 2)
+        self.assertIn("--precision bf16 needs a CUDA GPU", err)
 
     def test_two_ranks_under_torchrun_agree(self):
         run = TMP / "ddp"
