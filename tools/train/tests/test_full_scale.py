@@ -153,6 +153,32 @@ class Cache(unittest.TestCase):
         torch.testing.assert_close(got["audio"][0], audio * s_a, rtol=1e-4, atol=1e-5)
         torch.testing.assert_close(got["image_embeds"][0], emb, rtol=1e-4, atol=1e-5)
 
+    def test_interrupted_cache_resumes_to_the_same_shards(self):
+        out = TMP / "cache-resumed"
+        real = clips.read_clip
+        calls = []
+
+        def failing(path, window):
+            calls.append(path)
+            if len(calls) == 3:
+                raise KeyboardInterrupt
+            return real(path, window)
+        clips.read_clip = failing
+        try:
+            with self.assertRaises(KeyboardInterrupt):
+                cli("cache", "--bundle", BUNDLE, "--clips", TMP / "clips", "--out", out,
+                    "--shard-clips", "2")
+        finally:
+            clips.read_clip = real
+        self.assertEqual(json.loads((out / "index.json").read_text())["done"], 2)
+        rc, log, err = cli("cache", "--bundle", BUNDLE, "--clips", TMP / "clips", "--out", out,
+                           "--shard-clips", "2")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("resuming at clip 2/", log)
+        for shard in json.loads((CACHE / "index.json").read_text())["shards"]:
+            self.assertEqual((out / shard["file"]).read_bytes(),
+                             (CACHE / shard["file"]).read_bytes())
+
     def test_folder_clip_resized_and_resampled(self):
         window = clips.Window(width=16, height=16, fps=6.25, frames=4, sample_rate=8000)
         frames, wave = clips.read_clip(str(TMP / "clips" / "b-strike"), window)
