@@ -850,6 +850,7 @@ jds_window_class_init (JdsWindowClass *klass)
 
   g_type_ensure (JDS_TYPE_CONTROLS);
   g_type_ensure (JDS_TYPE_PREVIEW_VIEW);
+  g_type_ensure (JDS_TYPE_SYNC_TIMELINE);
   gtk_widget_class_set_template_from_resource (widget_class, JDS_RESOURCE_PATH "/jds-window.ui");
   gtk_widget_class_bind_template_child (widget_class, JdsWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, JdsWindow, window_title);
@@ -870,6 +871,7 @@ jds_window_class_init (JdsWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, JdsWindow, preview_view);
   gtk_widget_class_bind_template_child (widget_class, JdsWindow, player_box);
   gtk_widget_class_bind_template_child (widget_class, JdsWindow, player);
+  gtk_widget_class_bind_template_child (widget_class, JdsWindow, sync_timeline);
   gtk_widget_class_bind_template_callback (widget_class, on_folded_changed);
 
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F9, 0, "win.toggle-sidebar", NULL);
