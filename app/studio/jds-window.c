@@ -96,10 +96,17 @@ resting_state (JdsWindow *self)
   return self->result != NULL ? JDS_WINDOW_FINISHED : JDS_WINDOW_READY;
 }
 
+/* What happens to the picture. Set from the window's first moment (before the worker is known)
+ * and never left empty: the header's text column takes its minimum width from this label's
+ * longest word. When the label got its first text only in jds_window_setup, GTK sometimes still
+ * held the column's minimum width measured while it was empty (0 px) when the window was first
+ * shown; the header row, sharing out its width by height, then found the column needing 51 px
+ * at any height and reported "GtkBox reports a minimum width of 0, but minimum width for height
+ * of 1048576 is 51" (caught with its ancestors in the window tests, 1 first window in 13). */
 static void
 update_source_detail (JdsWindow *self)
 {
-  const JdModelInfo *info = jds_worker_get_model_info (self->worker);
+  const JdModelInfo *info = self->worker ? jds_worker_get_model_info (self->worker) : NULL;
   g_autofree char *text = NULL;
   if (info != NULL)
     /* Translators: the model only takes pictures of one size */
@@ -892,6 +899,7 @@ jds_window_init (JdsWindow *self)
   _jds_window_dnd_init (self);
   _jds_window_player_init (self);
   update_actions (self);
+  update_source_detail (self);
   _jds_window_set_state (self, JDS_WINDOW_EMPTY);
   gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), FALSE);
 }

@@ -163,9 +163,12 @@ collect_size_violations (GtkWidget *widget,
       if (huge_min > free_min)
         {
           GtkWidget *parent = gtk_widget_get_parent (widget);
-          g_string_append_printf (out, "%s %p (in %s): minimum %s %d, but %d for a %s of %d\n",
+          g_string_append_printf (out, "%s %p (in %s)%s%s%s: minimum %s %d, but %d for a %s of %d\n",
                                   G_OBJECT_TYPE_NAME (widget), widget,
                                   parent ? G_OBJECT_TYPE_NAME (parent) : "no parent",
+                                  GTK_IS_LABEL (widget) ? " “" : "",
+                                  GTK_IS_LABEL (widget) ? gtk_label_get_text (GTK_LABEL (widget)) : "",
+                                  GTK_IS_LABEL (widget) ? "”" : "",
                                   o ? "height" : "width", free_min, huge_min,
                                   o ? "width" : "height", HUGE_FOR_SIZE);
         }
