@@ -329,4 +329,8 @@ jds_controls_init (JdsControls *self)
 
   /* The device list depends on the machine, so it is filled here rather than in the template. */
   jds_device_fill_row (self->device_row);
+  /* The model row says something from the first moment: its subtitle appearing only when the
+   * settings are bound could leave GTK holding the row's title column measured without it for
+   * the window's first layout (the same stale minimum width as the window's header column). */
+  adw_action_row_set_subtitle (self->model_row, _("Loading…"));
 }

@@ -1,7 +1,23 @@
-/* jds-launch.c — open an exported file, or show it in its folder. */
+/* jds-launch.c — open an exported file, or show it in its folder.
+ *
+ * Both go through interfaces a sandbox forwards: GIO's default-application launch (the
+ * OpenURI portal inside a Flatpak) and the session bus's org.freedesktop.FileManager1, whose
+ * ShowItems names the file to select; without a file manager on the bus the folder is opened. */
 #include "jds-launch.h"
 
 #include <glib/gi18n.h>
+
+static JdsLaunchUriFunc launch_uri = g_app_info_launch_default_for_uri_async;
+static JdsLaunchUriFinishFunc launch_uri_finish = g_app_info_launch_default_for_uri_finish;
+
+void
+_jds_launch_set_uri_launcher (JdsLaunchUriFunc       launch,
+                              JdsLaunchUriFinishFunc finish)
+{
+  g_return_if_fail ((launch == NULL) == (finish == NULL));
+  launch_uri = launch ? launch : g_app_info_launch_default_for_uri_async;
+  launch_uri_finish = finish ? finish : g_app_info_launch_default_for_uri_finish;
+}
 
 typedef struct
 {
@@ -52,7 +68,7 @@ on_file_opened (GObject      *source,
 {
   LaunchData *launch = user_data;
   g_autoptr (GError) error = NULL;
-  if (!g_app_info_launch_default_for_uri_finish (result, &error))
+  if (!launch_uri_finish (result, &error))
     report (launch, error);
   launch_data_free (launch);
 }
@@ -65,8 +81,7 @@ jds_launch_open_file (GtkWidget  *parent,
 {
   LaunchData *launch = launch_data_new (parent, file, on_error, data);
   g_autofree char *uri = g_file_get_uri (file);
-  g_app_info_launch_default_for_uri_async (uri, G_APP_LAUNCH_CONTEXT (launch->context), NULL,
-                                           on_file_opened, launch);
+  launch_uri (uri, G_APP_LAUNCH_CONTEXT (launch->context), NULL, on_file_opened, launch);
 }
 
 static void
@@ -80,8 +95,7 @@ open_folder (LaunchData *launch)
     }
   g_set_object (&launch->file, folder);
   g_autofree char *uri = g_file_get_uri (folder);
-  g_app_info_launch_default_for_uri_async (uri, G_APP_LAUNCH_CONTEXT (launch->context), NULL,
-                                           on_file_opened, launch);
+  launch_uri (uri, G_APP_LAUNCH_CONTEXT (launch->context), NULL, on_file_opened, launch);
 }
 
 static void
@@ -112,7 +126,8 @@ jds_launch_show_in_folder (GtkWidget  *parent,
   LaunchData *launch = launch_data_new (parent, file, on_error, data);
   g_autofree char *uri = g_file_get_uri (file);
   const char *uris[] = { uri, NULL };
-  GDBusConnection *bus = g_application_get_dbus_connection (g_application_get_default ());
+  GApplication *application = g_application_get_default ();
+  GDBusConnection *bus = application ? g_application_get_dbus_connection (application) : NULL;
   if (bus == NULL)
     {
       open_folder (launch);

@@ -21,4 +21,17 @@ void jds_launch_show_in_folder (GtkWidget  *parent,
                                 void      (*on_error) (const char *message, gpointer data),
                                 gpointer    data);
 
+/* For tests: what opens a URI in its default application, in place of
+ * g_app_info_launch_default_for_uri_async() and its _finish() (both NULL: those again). The
+ * tests see the URIs the desktop would be asked to open without starting any program. */
+typedef void     (*JdsLaunchUriFunc)       (const char          *uri,
+                                            GAppLaunchContext   *context,
+                                            GCancellable        *cancellable,
+                                            GAsyncReadyCallback  callback,
+                                            gpointer             user_data);
+typedef gboolean (*JdsLaunchUriFinishFunc) (GAsyncResult        *result,
+                                            GError             **error);
+void _jds_launch_set_uri_launcher (JdsLaunchUriFunc       launch,
+                                   JdsLaunchUriFinishFunc finish);
+
 G_END_DECLS

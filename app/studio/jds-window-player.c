@@ -70,20 +70,31 @@ _jds_window_player_show (JdsWindow *self,
 
   if (result == NULL || result->clip == NULL || result->clip->n_frames <= 0)
     {
+      jds_sync_timeline_set_clip (self->sync_timeline, NULL);
       gtk_widget_set_visible (self->player_box, FALSE);
       return;
     }
   self->stream = jds_clip_stream_new (result->clip);
   if (self->stream == NULL)
     {
+      jds_sync_timeline_set_clip (self->sync_timeline, NULL);
       gtk_widget_set_visible (self->player_box, FALSE);
       return;
     }
+  jds_sync_timeline_set_clip (self->sync_timeline, result->clip);
+  jds_sync_timeline_follow_stream (self->sync_timeline, GTK_MEDIA_STREAM (self->stream));
   jds_clip_stream_set_audio_device (self->stream, audio_device_from_environment ());
   gtk_media_stream_set_loop (GTK_MEDIA_STREAM (self->stream), TRUE);
   g_signal_connect (self->stream, "notify::silent-reason", G_CALLBACK (on_silent_reason), self);
   gtk_video_set_media_stream (self->player, GTK_MEDIA_STREAM (self->stream));
   gtk_widget_set_visible (self->player_box, TRUE);
+}
+
+GtkWidget *
+jds_window_get_sync_timeline (JdsWindow *self)
+{
+  g_return_val_if_fail (JDS_IS_WINDOW (self), NULL);
+  return GTK_WIDGET (self->sync_timeline);
 }
 
 JdsClipStream *

@@ -5,6 +5,7 @@
 #include "jds-controls.h"
 #include "jds-preview-view.h"
 #include "jds-clip-stream.h"
+#include "jds-sync-timeline.h"
 
 G_BEGIN_DECLS
 
@@ -50,6 +51,7 @@ struct _JdsWindow
 
   /* The player (jds-window-player.c). */
   JdsClipStream     *stream;
+  JdsSyncTimeline   *sync_timeline;
   char              *drag_path;          /* the MP4 written for a drag, removed with its clip */
   gboolean           silent_toast_shown;
 };

@@ -96,10 +96,17 @@ resting_state (JdsWindow *self)
   return self->result != NULL ? JDS_WINDOW_FINISHED : JDS_WINDOW_READY;
 }
 
+/* What happens to the picture. Set from the window's first moment (before the worker is known)
+ * and never left empty: the header's text column takes its minimum width from this label's
+ * longest word. When the label got its first text only in jds_window_setup, GTK sometimes still
+ * held the column's minimum width measured while it was empty (0 px) when the window was first
+ * shown; the header row, sharing out its width by height, then found the column needing 51 px
+ * at any height and reported "GtkBox reports a minimum width of 0, but minimum width for height
+ * of 1048576 is 51" (caught with its ancestors in the window tests, 1 first window in 13). */
 static void
 update_source_detail (JdsWindow *self)
 {
-  const JdModelInfo *info = jds_worker_get_model_info (self->worker);
+  const JdModelInfo *info = self->worker ? jds_worker_get_model_info (self->worker) : NULL;
   g_autofree char *text = NULL;
   if (info != NULL)
     /* Translators: the model only takes pictures of one size */
@@ -850,6 +857,7 @@ jds_window_class_init (JdsWindowClass *klass)
 
   g_type_ensure (JDS_TYPE_CONTROLS);
   g_type_ensure (JDS_TYPE_PREVIEW_VIEW);
+  g_type_ensure (JDS_TYPE_SYNC_TIMELINE);
   gtk_widget_class_set_template_from_resource (widget_class, JDS_RESOURCE_PATH "/jds-window.ui");
   gtk_widget_class_bind_template_child (widget_class, JdsWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, JdsWindow, window_title);
@@ -870,6 +878,7 @@ jds_window_class_init (JdsWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, JdsWindow, preview_view);
   gtk_widget_class_bind_template_child (widget_class, JdsWindow, player_box);
   gtk_widget_class_bind_template_child (widget_class, JdsWindow, player);
+  gtk_widget_class_bind_template_child (widget_class, JdsWindow, sync_timeline);
   gtk_widget_class_bind_template_callback (widget_class, on_folded_changed);
 
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F9, 0, "win.toggle-sidebar", NULL);
@@ -890,6 +899,7 @@ jds_window_init (JdsWindow *self)
   _jds_window_dnd_init (self);
   _jds_window_player_init (self);
   update_actions (self);
+  update_source_detail (self);
   _jds_window_set_state (self, JDS_WINDOW_EMPTY);
   gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), FALSE);
 }

@@ -53,6 +53,8 @@ JdsResult      *jds_window_get_result  (JdsWindow      *self);
 JdsClipStream  *jds_window_get_stream  (JdsWindow      *self);
 /* The GtkVideo that shows it. */
 GtkWidget      *jds_window_get_player  (JdsWindow      *self);
+/* The sync readout under the player (a JdsSyncTimeline). */
+GtkWidget      *jds_window_get_sync_timeline (JdsWindow *self);
 /* For tests: the parts they look at. */
 GtkWidget      *jds_window_get_preview_view (JdsWindow *self);
 GtkWidget      *jds_window_get_controls     (JdsWindow *self);

@@ -144,3 +144,44 @@ studio_test_image_path (const char *name)
 {
   return g_test_build_filename (G_TEST_DIST, "media", "fixtures", name, NULL);
 }
+
+/* The largest size GtkBoxLayout tries before giving up (MAX_ALLOWED_SIZE in gtkboxlayout.c). */
+#define HUGE_FOR_SIZE (1 << 20)
+
+static void
+collect_size_violations (GtkWidget *widget,
+                         GString   *out)
+{
+  if (!gtk_widget_get_visible (widget))
+    return;
+  for (int o = 0; o < 2; o++)
+    {
+      GtkOrientation orientation = o ? GTK_ORIENTATION_VERTICAL : GTK_ORIENTATION_HORIZONTAL;
+      int free_min = 0, huge_min = 0;
+      gtk_widget_measure (widget, orientation, -1, &free_min, NULL, NULL, NULL);
+      gtk_widget_measure (widget, orientation, HUGE_FOR_SIZE, &huge_min, NULL, NULL, NULL);
+      if (huge_min > free_min)
+        {
+          GtkWidget *parent = gtk_widget_get_parent (widget);
+          g_string_append_printf (out, "%s %p (in %s)%s%s%s: minimum %s %d, but %d for a %s of %d\n",
+                                  G_OBJECT_TYPE_NAME (widget), widget,
+                                  parent ? G_OBJECT_TYPE_NAME (parent) : "no parent",
+                                  GTK_IS_LABEL (widget) ? " “" : "",
+                                  GTK_IS_LABEL (widget) ? gtk_label_get_text (GTK_LABEL (widget)) : "",
+                                  GTK_IS_LABEL (widget) ? "”" : "",
+                                  o ? "height" : "width", free_min, huge_min,
+                                  o ? "width" : "height", HUGE_FOR_SIZE);
+        }
+    }
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    collect_size_violations (child, out);
+}
+
+char *
+studio_test_size_violations (GtkWidget *root)
+{
+  g_autoptr (GString) out = g_string_new (NULL);
+  collect_size_violations (root, out);
+  return out->len > 0 ? g_string_free (g_steal_pointer (&out), FALSE) : NULL;
+}

@@ -32,6 +32,12 @@ guint           studio_test_count_colours (GdkTexture         *texture,
 char           *studio_test_screenshot    (GtkWidget          *widget,
                                            const char         *name,
                                            guint               min_colours);
+/* Widgets under root (itself included) that break GTK's size contract: asked for their minimum
+ * width at some height (or height at some width), they must never need more than their minimum
+ * with no size given. A box that distributes space by width-for-height gives up with a critical
+ * ("reports a minimum width of …, but minimum width for height of 1048576 is …") when one does.
+ * Returns one line per offender, or NULL when there is none. */
+char           *studio_test_size_violations (GtkWidget        *root);
 /* A test picture from tests/media/fixtures. */
 char           *studio_test_image_path    (const char         *name);
 

@@ -119,17 +119,29 @@ measured (gpointer data)
   return !jds_sync_timeline_get_busy (data);
 }
 
+/* The timeline keeps GTK's size contract in every state (studio_test_size_violations): a width
+ * asked for at some height is never more than the minimum width, nor a height at some width
+ * more than the minimum height. */
+static void
+assert_sizes_fit (GtkWidget *timeline)
+{
+  g_autofree char *violations = studio_test_size_violations (timeline);
+  g_assert_null (violations);
+}
+
 static void
 measure (JdsSyncTimeline *timeline,
          JdResult        *clip)
 {
   gint64 start = g_get_monotonic_time ();
   jds_sync_timeline_set_clip (timeline, clip);
+  assert_sizes_fit (GTK_WIDGET (timeline));
   g_assert_true (jds_sync_timeline_get_busy (timeline));
   g_assert_cmpstr (jds_sync_timeline_get_summary (timeline), ==, "Measuring sync…");
   g_assert_cmpstr (jds_sync_timeline_get_description (timeline), ==, "Measuring sync…");
   g_assert_true (studio_test_wait (measured, timeline, 60));
   g_test_message ("measured in %.0f ms", (g_get_monotonic_time () - start) / 1000.0);
+  assert_sizes_fit (GTK_WIDGET (timeline));
 }
 
 /* ---- what it measures and says ---- */

@@ -7,11 +7,14 @@
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <locale.h>
+#include <math.h>
 #include <string.h>
 
+#include "jd-clip-eval.h"
 #include "jds-canvas.h"
 #include "jds-compare-window.h"
 #include "jds-controls.h"
+#include "jds-launch.h"
 #include "jds-preview-view.h"
 #include "jds-window-private.h"
 #include "studio-test-util.h"
@@ -298,6 +301,66 @@ assert_probed_mp4 (const char *path)
   g_assert_nonnull (strstr (output, "audio"));
 }
 
+static gboolean
+sync_measured (gpointer data)
+{
+  return !jds_sync_timeline_get_busy (data);
+}
+
+/* The sync readout under the player shows clip's events and onsets and the offset between
+ * them: the numbers `jointdit eval` (jd_eval_clip) finds in the same frames and sound. */
+static void
+assert_readout_shows (JdsSyncTimeline *timeline,
+                      const JdResult  *clip)
+{
+  g_assert_true (studio_test_wait (sync_measured, timeline, 60));
+  gsize n_visual = 0, n_audio = 0, n_pairs = 0;
+  double offset = 0, error = 0;
+  g_assert_true (jds_sync_timeline_get_measurement (timeline, &n_visual, &n_audio, &n_pairs,
+                                                    &offset, &error));
+
+  gsize pixels = (gsize) clip->n_frames * clip->width * clip->height;
+  g_autofree guint8 *rgb = g_malloc (pixels * 3);
+  for (gsize i = 0; i < pixels; i++)
+    memcpy (rgb + 3 * i, clip->frames + 4 * i, 3);
+  JdEvalClip eval_clip = { rgb, clip->n_frames, clip->width, clip->height, clip->fps, clip->pcm,
+                           clip->n_samples, clip->sample_rate };
+  g_autoptr (GError) eval_error = NULL;
+  g_autoptr (JdEvalReport) report = jd_eval_clip (&eval_clip, NULL, 0, &eval_error);
+  g_assert_no_error (eval_error);
+  g_test_message ("readout: %zu picture events, %zu sound onsets, %zu pairs, offset %.1f ms",
+                  n_visual, n_audio, n_pairs, offset * 1000);
+  g_assert_cmpuint (n_visual, ==, report->n_visual);
+  g_assert_cmpuint (n_audio, ==, report->n_audio);
+  g_assert_cmpint (!isnan (offset), ==, report->sync.has_offset);
+  if (report->sync.has_offset)
+    {
+      g_assert_cmpfloat (offset, ==, report->sync.offset);
+      g_assert_cmpuint (n_pairs, ==, report->sync.offset_pairs);
+    }
+
+  /* In words, as a person and a screen reader get them: the counts of both lanes, and the
+   * offset in milliseconds when there is one. */
+  const char *summary = jds_sync_timeline_get_summary (timeline);
+  const char *description = jds_sync_timeline_get_description (timeline);
+  g_assert_cmpstr (summary, !=, "");
+  g_assert_cmpstr (summary, !=, "Measuring sync…");
+  g_autofree char *lanes = g_strdup_printf ("Picture events: %zu. Sound onsets: %zu",
+                                            n_visual, n_audio);
+  g_assert_nonnull (strstr (description, lanes));
+  if (report->sync.has_offset)
+    {
+      int ms = (int) lround (offset * 1000);
+      g_autofree char *words = ms == 0 ? g_strdup ("Sound and picture at the same moment")
+                               : g_strdup_printf (ms > 0 ? "Sound %d ms after picture"
+                                                         : "Sound %d ms before picture", abs (ms));
+      g_assert_true (strstr (summary, words) || strstr (jds_sync_timeline_get_detail (timeline),
+                                                         words));
+    }
+  /* On screen, under the player. */
+  g_assert_true (studio_test_wait (window_mapped, timeline, 10));
+}
+
 static void
 test_generate_finishes (void)
 {
@@ -348,6 +411,12 @@ test_generate_finishes (void)
   g_assert_cmpint (jds_clip_stream_get_n_frames (stream), ==, result->clip->n_frames);
   g_assert_cmpfloat (jds_clip_stream_get_fps (stream), ==, result->clip->fps);
   g_assert_true (gtk_media_stream_get_loop (GTK_MEDIA_STREAM (stream)));
+  /* The sync readout under the player measures this clip and follows the player's clock. */
+  JdsSyncTimeline *timeline = JDS_SYNC_TIMELINE (jds_window_get_sync_timeline (window));
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (timeline)));
+  g_assert_cmpfloat_with_epsilon (jds_sync_timeline_get_duration (timeline),
+                                  result->clip->n_frames / result->clip->fps, 1e-9);
+  assert_readout_shows (timeline, result->clip);
   /* The finished state (before playing and copying, whose toasts would cover the player). */
   studio_test_spin (0.3);
   g_autofree char *finished = g_strdup_printf ("finished-%s", path_suffix ());
@@ -364,6 +433,10 @@ test_generate_finishes (void)
   g_assert_nonnull (jds_clip_stream_get_silent_reason (stream));
   g_action_group_activate_action (G_ACTION_GROUP (window), "play-pause", NULL);
   g_assert_false (gtk_media_stream_get_playing (GTK_MEDIA_STREAM (stream)));
+  /* The readout's playhead is the player's position. */
+  g_assert_cmpfloat_with_epsilon (jds_sync_timeline_get_position (timeline),
+                                  gtk_media_stream_get_timestamp (GTK_MEDIA_STREAM (stream)) / 1e6,
+                                  1e-9);
   /* Space in the player area plays and pauses; Ctrl+Space is left to others. */
   g_assert_true (send_player_key (player, GDK_KEY_space, 0));
   g_assert_true (gtk_media_stream_get_playing (GTK_MEDIA_STREAM (stream)));
@@ -592,6 +665,239 @@ test_export (void)
   g_assert_cmpint (system (command), ==, 0);
 }
 
+/* ---- the export toast's actions ---- */
+
+/* What the desktop was asked to open (the launcher hook of jds-launch.c). */
+static GPtrArray *launched_uris;
+
+static void
+fake_launch_uri (const char          *uri,
+                 GAppLaunchContext   *context,
+                 GCancellable        *cancellable,
+                 GAsyncReadyCallback  callback,
+                 gpointer             user_data)
+{
+  g_assert_true (G_IS_APP_LAUNCH_CONTEXT (context));
+  g_ptr_array_add (launched_uris, g_strdup (uri));
+  g_autoptr (GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_return_boolean (task, TRUE);
+}
+
+static gboolean
+fake_launch_uri_finish (GAsyncResult *result,
+                        GError      **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* A file manager on the test's session bus that records what ShowItems was asked to show. */
+typedef struct
+{
+  GDBusConnection *bus;
+  guint            registration;
+  GPtrArray       *shown;
+  char            *startup_id;
+} FakeFileManager;
+
+static void
+fake_file_manager_call (GDBusConnection       *connection,
+                        const char            *sender,
+                        const char            *object_path,
+                        const char            *interface_name,
+                        const char            *method_name,
+                        GVariant              *parameters,
+                        GDBusMethodInvocation *invocation,
+                        gpointer               user_data)
+{
+  FakeFileManager *manager = user_data;
+  g_assert_cmpstr (method_name, ==, "ShowItems");
+  g_autofree const char **uris = NULL;
+  const char *startup_id = NULL;
+  g_variant_get (parameters, "(^a&s&s)", &uris, &startup_id);
+  for (gsize i = 0; uris[i] != NULL; i++)
+    g_ptr_array_add (manager->shown, g_strdup (uris[i]));
+  g_free (manager->startup_id);
+  manager->startup_id = g_strdup (startup_id);
+  g_dbus_method_invocation_return_value (invocation, NULL);
+}
+
+static guint32
+bus_name_request (GDBusConnection *bus,
+                  const char      *method,
+                  GVariant        *parameters)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) reply =
+    g_dbus_connection_call_sync (bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                 "org.freedesktop.DBus", method, parameters,
+                                 G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE, 5000, NULL,
+                                 &error);
+  g_assert_no_error (error);
+  guint32 answer = 0;
+  g_variant_get (reply, "(u)", &answer);
+  return answer;
+}
+
+/* Owns org.freedesktop.FileManager1 on a connection of its own to the session bus. */
+static void
+fake_file_manager_start (FakeFileManager *manager)
+{
+  static const char introspection[] =
+    "<node><interface name='org.freedesktop.FileManager1'>"
+    "<method name='ShowItems'><arg type='as' name='URIs' direction='in'/>"
+    "<arg type='s' name='StartupId' direction='in'/></method>"
+    "</interface></node>";
+  static const GDBusInterfaceVTable vtable = { fake_file_manager_call };
+  g_autoptr (GError) error = NULL;
+  g_autofree char *address = g_dbus_address_get_for_bus_sync (G_BUS_TYPE_SESSION, NULL, &error);
+  g_assert_no_error (error);
+  manager->bus = g_dbus_connection_new_for_address_sync (
+    address, G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT
+             | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr (GDBusNodeInfo) node = g_dbus_node_info_new_for_xml (introspection, &error);
+  g_assert_no_error (error);
+  manager->registration =
+    g_dbus_connection_register_object (manager->bus, "/org/freedesktop/FileManager1",
+                                       node->interfaces[0], &vtable, manager, NULL, &error);
+  g_assert_no_error (error);
+  manager->shown = g_ptr_array_new_with_free_func (g_free);
+  /* 4: DBUS_NAME_FLAG_DO_NOT_QUEUE; 1: DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER. */
+  g_assert_cmpuint (bus_name_request (manager->bus, "RequestName",
+                                      g_variant_new ("(su)", "org.freedesktop.FileManager1", 4)),
+                    ==, 1);
+}
+
+/* Gives the name up: the bus then has no file manager. */
+static void
+fake_file_manager_stop (FakeFileManager *manager)
+{
+  /* 1: DBUS_RELEASE_NAME_REPLY_RELEASED. */
+  g_assert_cmpuint (bus_name_request (manager->bus, "ReleaseName",
+                                      g_variant_new ("(s)", "org.freedesktop.FileManager1")),
+                    ==, 1);
+  g_dbus_connection_unregister_object (manager->bus, manager->registration);
+  g_dbus_connection_close_sync (manager->bus, NULL, NULL);
+  g_clear_object (&manager->bus);
+  g_clear_pointer (&manager->shown, g_ptr_array_unref);
+  g_clear_pointer (&manager->startup_id, g_free);
+}
+
+static gboolean
+array_has_n (gpointer data)
+{
+  GPtrArray *array = data;
+  return array->len >= GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (app), "want"));
+}
+
+static gboolean
+wait_array_len (GPtrArray *array,
+                guint      n)
+{
+  g_object_set_data (G_OBJECT (app), "want", GUINT_TO_POINTER (n));
+  return studio_test_wait (array_has_n, array, 10);
+}
+
+/* The button under root that activates action with the string target, or NULL. */
+static GtkWidget *
+find_action_button (GtkWidget  *root,
+                    const char *action,
+                    const char *target)
+{
+  if (GTK_IS_BUTTON (root)
+      && g_strcmp0 (gtk_actionable_get_action_name (GTK_ACTIONABLE (root)), action) == 0)
+    {
+      GVariant *value = gtk_actionable_get_action_target_value (GTK_ACTIONABLE (root));
+      if (value && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING)
+          && g_str_equal (g_variant_get_string (value, NULL), target))
+        return root;
+    }
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_action_button (child, action, target);
+      if (found)
+        return found;
+    }
+  return NULL;
+}
+
+typedef struct
+{
+  GtkWidget  *root;
+  const char *action;
+  const char *target;
+} ButtonQuery;
+
+static gboolean
+button_shown (gpointer data)
+{
+  ButtonQuery *query = data;
+  GtkWidget *button = find_action_button (query->root, query->action, query->target);
+  return button != NULL && gtk_widget_get_mapped (button);
+}
+
+/* After an export the toast's "Show in Folder" asks the file manager over D-Bus to select the
+ * file (or, with none on the bus, opens the folder), and "Open" opens the file in its default
+ * application; both reach the desktop as URIs, seen here through fakes. */
+static void
+test_export_toast_actions (void)
+{
+  JdsWindow *window = new_window ();
+  show_window (window);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *folder = g_dir_make_tmp ("jds-toast-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *path = g_build_filename (folder, "clip with space.mp4", NULL);
+  g_assert_true (g_file_set_contents (path, "not really an MP4", -1, NULL));
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  g_autoptr (GFile) parent = g_file_get_parent (file);
+  g_autofree char *file_uri = g_file_get_uri (file);
+  g_autofree char *folder_uri = g_file_get_uri (parent);
+
+  launched_uris = g_ptr_array_new_with_free_func (g_free);
+  _jds_launch_set_uri_launcher (fake_launch_uri, fake_launch_uri_finish);
+  FakeFileManager manager = { 0 };
+  fake_file_manager_start (&manager);
+
+  /* The worker says the export is written: the window shows its toast with both buttons. */
+  g_signal_emit_by_name (jds_application_get_worker (app), "exported", path, NULL);
+  GtkWidget *overlay = GTK_WIDGET (window->toast_overlay);
+  ButtonQuery show_query = { overlay, "win.show-in-folder", path };
+  ButtonQuery open_query = { overlay, "win.open-exported", path };
+  g_assert_true (studio_test_wait (button_shown, &show_query, 10));
+  g_assert_true (studio_test_wait (button_shown, &open_query, 10));
+  GtkWidget *show = find_action_button (overlay, show_query.action, path);
+  GtkWidget *open = find_action_button (overlay, open_query.action, path);
+
+  /* Show in Folder: the file manager is asked to select the file; nothing is launched. */
+  g_assert_true (gtk_widget_activate (show));
+  g_assert_true (wait_array_len (manager.shown, 1));
+  g_assert_cmpuint (manager.shown->len, ==, 1);
+  g_assert_cmpstr (g_ptr_array_index (manager.shown, 0), ==, file_uri);
+  g_assert_nonnull (manager.startup_id);
+  studio_test_spin (0.1);
+  g_assert_cmpuint (launched_uris->len, ==, 0);
+
+  /* With no file manager on the bus, the folder is opened instead. */
+  fake_file_manager_stop (&manager);
+  g_assert_true (gtk_widget_activate (show));
+  g_assert_true (wait_array_len (launched_uris, 1));
+  g_assert_cmpstr (g_ptr_array_index (launched_uris, 0), ==, folder_uri);
+
+  /* Open: the file itself goes to its default application (the toast closes with it). */
+  g_assert_true (gtk_widget_activate (open));
+  g_assert_true (wait_array_len (launched_uris, 2));
+  g_assert_cmpuint (launched_uris->len, ==, 2);
+  g_assert_cmpstr (g_ptr_array_index (launched_uris, 1), ==, file_uri);
+
+  _jds_launch_set_uri_launcher (NULL, NULL);
+  g_clear_pointer (&launched_uris, g_ptr_array_unref);
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_assert_cmpint (g_unlink (path), ==, 0);
+  g_assert_cmpint (g_rmdir (folder), ==, 0);
+}
+
 /* ---- history ---- */
 
 static void
@@ -783,6 +1089,65 @@ test_translation (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* ---- the size contract check itself ---- */
+
+/* A widget that breaks the contract on purpose: no width at all when nothing is said about the
+ * height, 51 px for any height. */
+typedef struct { GtkWidget parent_instance; } TestGreedyWidget;
+typedef struct { GtkWidgetClass parent_class; } TestGreedyWidgetClass;
+GType test_greedy_widget_get_type (void);
+G_DEFINE_TYPE (TestGreedyWidget, test_greedy_widget, GTK_TYPE_WIDGET)
+
+static void
+test_greedy_widget_measure (GtkWidget      *widget,
+                            GtkOrientation  orientation,
+                            int             for_size,
+                            int            *minimum,
+                            int            *natural,
+                            int            *minimum_baseline,
+                            int            *natural_baseline)
+{
+  *minimum = *natural = orientation == GTK_ORIENTATION_HORIZONTAL && for_size >= 0 ? 51 : 0;
+}
+
+static GtkSizeRequestMode
+test_greedy_widget_get_request_mode (GtkWidget *widget)
+{
+  return GTK_SIZE_REQUEST_WIDTH_FOR_HEIGHT;
+}
+
+static void
+test_greedy_widget_class_init (TestGreedyWidgetClass *klass)
+{
+  GTK_WIDGET_CLASS (klass)->measure = test_greedy_widget_measure;
+  GTK_WIDGET_CLASS (klass)->get_request_mode = test_greedy_widget_get_request_mode;
+}
+
+static void
+test_greedy_widget_init (TestGreedyWidget *self)
+{
+}
+
+/* The check finds a widget that breaks the contract, deep in a tree, and passes an honest tree. */
+static void
+test_size_contract (void)
+{
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  g_object_ref_sink (box);
+  gtk_box_append (GTK_BOX (box), gtk_label_new ("A label"));
+  gtk_box_append (GTK_BOX (box), gtk_image_new_from_icon_name ("go-next-symbolic"));
+  g_assert_null (studio_test_size_violations (box));
+
+  GtkWidget *inner = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+  gtk_box_append (GTK_BOX (inner), g_object_new (test_greedy_widget_get_type (), NULL));
+  gtk_box_append (GTK_BOX (box), inner);
+  g_autofree char *violations = studio_test_size_violations (box);
+  g_assert_nonnull (violations);
+  g_assert_nonnull (strstr (violations, "TestGreedyWidget"));
+  g_assert_nonnull (strstr (violations, "minimum width 0, but 51 for a height of 1048576"));
+  g_object_unref (box);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -793,12 +1158,14 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   app = studio_test_application ();
 
+  g_test_add_func ("/studio/size-contract", test_size_contract);
   g_test_add_func ("/studio/drop/file-list", test_drop_file_list);
   g_test_add_func ("/studio/drop/texture", test_drop_texture);
   g_test_add_func ("/studio/controls/settings", test_controls_settings);
   g_test_add_func ("/studio/generate/finishes", test_generate_finishes);
   g_test_add_func ("/studio/generate/cancel", test_cancel);
   g_test_add_func ("/studio/export", test_export);
+  g_test_add_func ("/studio/export-toast", test_export_toast_actions);
   g_test_add_func ("/studio/compare", test_compare);
   g_test_add_func ("/studio/history", test_history_restores);
   g_test_add_func ("/studio/model-error", test_model_error);
