@@ -9,6 +9,7 @@
 
 #include "jd-cuda-backend.h"
 #include "jd-error.h"
+#include "jointdit.h"
 #include "test-util.h"
 
 #define GPU_TEST_SKIP 77
@@ -92,4 +93,39 @@ gpu_test_error (const JdTensor *gpu_out, const float *cpu, gsize n)
   for (gsize i = 0; i < n; i++)
     want[i] = cpu[i];
   return jd_test_rel_error (got, want, n);
+}
+
+/* A `steps`-step joint-star generation (ω 1 / 1.5, seed 11) of the parity bundle on `device`,
+ * from a smooth picture: a random one would make CPU/GPU comparisons hinge on noise. */
+static inline JdResult *
+gpu_test_generate_parity (JdDevice device, int steps)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "fixtures", "reference",
+                                                 "parity.safetensors", NULL);
+  g_autoptr (JdEngine) engine = jd_engine_open (path, device, 2, &error);
+  g_assert_no_error (error);
+  const JdModelInfo *info = jd_engine_get_info (engine);
+  g_assert_cmpstr (info->backend, ==, device == JD_DEVICE_CUDA ? "cuda" : "cpu");
+  const gsize stride = (gsize) info->width * 3;
+  g_autofree guint8 *rgb = g_new (guint8, stride * info->height);
+  for (int y = 0; y < info->height; y++)
+    for (int x = 0; x < info->width; x++)
+      for (int ch = 0; ch < 3; ch++)
+        rgb[y * stride + x * 3 + ch] = (guint8) ((x * 255 / MAX (info->width - 1, 1)
+                                                  + y * 97 / MAX (info->height, 1) + ch * 60)
+                                                 % 256);
+  g_autoptr (JdGuidance) guidance = jd_guidance_new ();
+  jd_guidance_set_mode (guidance, JD_GUIDANCE_JOINT_STAR);
+  g_assert_true (jd_guidance_set_omega (guidance, 1.0, 1.5, NULL));
+  JdGenerateParams params;
+  jd_generate_params_init (&params);
+  params.steps = steps;
+  params.seed = 11;
+  params.guidance = guidance;
+  JdResult *result = NULL;
+  g_assert_true (jd_engine_generate (engine, rgb, info->width, info->height, stride, &params,
+                                     &result, &error));
+  g_assert_no_error (error);
+  return result;
 }

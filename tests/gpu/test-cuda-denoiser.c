@@ -104,40 +104,6 @@ bytes_error (const guint8 *a, const guint8 *b, gsize n)
   return den > 0 ? sqrt (num / den) : sqrt (num);
 }
 
-static JdResult *
-generate (JdDevice device)
-{
-  g_autoptr (GError) error = NULL;
-  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "fixtures", "reference",
-                                                 "parity.safetensors", NULL);
-  g_autoptr (JdEngine) engine = jd_engine_open (path, device, 2, &error);
-  g_assert_no_error (error);
-  const JdModelInfo *info = jd_engine_get_info (engine);
-  g_assert_cmpstr (info->backend, ==, device == JD_DEVICE_CUDA ? "cuda" : "cpu");
-  /* A smooth picture: a random one would make the comparison hinge on noise. */
-  const gsize stride = (gsize) info->width * 3;
-  g_autofree guint8 *rgb = g_new (guint8, stride * info->height);
-  for (int y = 0; y < info->height; y++)
-    for (int x = 0; x < info->width; x++)
-      for (int ch = 0; ch < 3; ch++)
-        rgb[y * stride + x * 3 + ch] = (guint8) ((x * 255 / MAX (info->width - 1, 1)
-                                                  + y * 97 / MAX (info->height, 1) + ch * 60)
-                                                 % 256);
-  g_autoptr (JdGuidance) guidance = jd_guidance_new ();
-  jd_guidance_set_mode (guidance, JD_GUIDANCE_JOINT_STAR);
-  g_assert_true (jd_guidance_set_omega (guidance, 1.0, 1.5, NULL));
-  JdGenerateParams params;
-  jd_generate_params_init (&params);
-  params.steps = 4;
-  params.seed = 11;
-  params.guidance = guidance;
-  JdResult *result = NULL;
-  g_assert_true (jd_engine_generate (engine, rgb, info->width, info->height, stride, &params,
-                                     &result, &error));
-  g_assert_no_error (error);
-  return result;
-}
-
 static void
 test_sampling (gconstpointer data)
 {
@@ -145,8 +111,8 @@ test_sampling (gconstpointer data)
   const double limit = f32 ? 1e-3 : BF16_LIMIT;
   /* The engine opens its backend in the environment's precision. */
   g_setenv ("JD_CUDA_PRECISION", f32 ? "f32" : "bf16", TRUE);
-  g_autoptr (JdResult) cpu = generate (JD_DEVICE_CPU);
-  g_autoptr (JdResult) gpu = generate (JD_DEVICE_CUDA);
+  g_autoptr (JdResult) cpu = gpu_test_generate_parity (JD_DEVICE_CPU, 4);
+  g_autoptr (JdResult) gpu = gpu_test_generate_parity (JD_DEVICE_CUDA, 4);
   g_unsetenv ("JD_CUDA_PRECISION");
   g_assert_cmpint (gpu->n_frames, ==, cpu->n_frames);
   g_assert_cmpuint (gpu->n_samples, ==, cpu->n_samples);

@@ -21,33 +21,7 @@ generate (gboolean graphs)
     g_setenv ("JD_CUDA_GRAPHS", "1", TRUE);
   else
     g_unsetenv ("JD_CUDA_GRAPHS");
-  g_autoptr (GError) error = NULL;
-  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "fixtures", "reference",
-                                                 "parity.safetensors", NULL);
-  g_autoptr (JdEngine) engine = jd_engine_open (path, JD_DEVICE_CUDA, 2, &error);
-  g_assert_no_error (error);
-  const JdModelInfo *info = jd_engine_get_info (engine);
-  g_assert_cmpstr (info->backend, ==, "cuda");
-  const gsize stride = (gsize) info->width * 3;
-  g_autofree guint8 *rgb = g_new (guint8, stride * info->height);
-  for (int y = 0; y < info->height; y++)
-    for (int x = 0; x < info->width; x++)
-      for (int ch = 0; ch < 3; ch++)
-        rgb[y * stride + x * 3 + ch] = (guint8) ((x * 255 / MAX (info->width - 1, 1)
-                                                  + y * 97 / MAX (info->height, 1) + ch * 60)
-                                                 % 256);
-  g_autoptr (JdGuidance) guidance = jd_guidance_new ();
-  jd_guidance_set_mode (guidance, JD_GUIDANCE_JOINT_STAR);
-  g_assert_true (jd_guidance_set_omega (guidance, 1.0, 1.5, NULL));
-  JdGenerateParams params;
-  jd_generate_params_init (&params);
-  params.steps = STEPS;
-  params.seed = 11;
-  params.guidance = guidance;
-  JdResult *result = NULL;
-  g_assert_true (jd_engine_generate (engine, rgb, info->width, info->height, stride, &params,
-                                     &result, &error));
-  g_assert_no_error (error);
+  JdResult *result = gpu_test_generate_parity (JD_DEVICE_CUDA, STEPS);
   g_unsetenv ("JD_CUDA_GRAPHS");
   return result;
 }
