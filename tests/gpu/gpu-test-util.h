@@ -45,6 +45,17 @@ gpu_test_backend (JdCudaPrecision precision)
   return backend;
 }
 
+/* The F32 and the BF16 backend, each pinned to its precision: the environment's
+ * JD_CUDA_PRECISION must not override what each one tests. */
+static inline void
+gpu_test_backends (JdBackend **f32, JdBackend **bf16)
+{
+  *f32 = gpu_test_backend (JD_CUDA_PRECISION_F32);
+  *bf16 = gpu_test_backend (JD_CUDA_PRECISION_BF16);
+  jd_cuda_backend_set_precision (*f32, JD_CUDA_PRECISION_F32);
+  jd_cuda_backend_set_precision (*bf16, JD_CUDA_PRECISION_BF16);
+}
+
 /* A copy of host tensor t on the GPU backend. */
 static inline JdTensor *
 gpu_test_upload (JdBackend *gpu, const JdTensor *t)

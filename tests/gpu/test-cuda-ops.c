@@ -367,11 +367,7 @@ main (int argc, char **argv)
 {
   gpu_test_require_device ();
   g_test_init (&argc, &argv, NULL);
-  gpu_f32 = gpu_test_backend (JD_CUDA_PRECISION_F32);
-  gpu_bf16 = gpu_test_backend (JD_CUDA_PRECISION_BF16);
-  /* The environment must not override what each backend tests. */
-  jd_cuda_backend_set_precision (gpu_f32, JD_CUDA_PRECISION_F32);
-  jd_cuda_backend_set_precision (gpu_bf16, JD_CUDA_PRECISION_BF16);
+  gpu_test_backends (&gpu_f32, &gpu_bf16);
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       g_autofree char *path = g_strdup_printf ("/cuda/op/%s", cases[i].name);
