@@ -63,8 +63,9 @@ flush_subnormals_on_this_thread (void)
 void
 jd_thread_pool_enter (JdThreadPool *pool)
 {
-  /* The OpenMP team belongs to the calling thread; oneDNN runs on the same team, so once
-   * every member has flushed, its kernels do too. */
+  /* Every CPU op enters the pool before it runs (cpu_run). The OpenMP team belongs to the
+   * calling thread and keeps its threads between parallel regions; our kernels and oneDNN's
+   * both run on it, so flushing each member once here covers both. */
   static __thread int team_flushed;
   omp_set_num_threads (pool->n_threads);
   flush_subnormals_on_this_thread ();
@@ -94,8 +95,5 @@ jd_thread_pool_parallel_for (JdThreadPool  *pool,
     }
 #pragma omp parallel for num_threads (chunks) schedule (static, 1)
   for (int c = 0; c < chunks; c++)
-    {
-      flush_subnormals_on_this_thread ();
-      fn (n * c / chunks, n * (c + 1) / chunks, user_data);
-    }
+    fn (n * c / chunks, n * (c + 1) / chunks, user_data);
 }
