@@ -42,8 +42,8 @@ DEFAULT_CONFIG: dict = {
         # 8 groups (4+ channels each): a ResnetBlock adds the timestep/image embedding per
         # channel just before norm2, and a GroupNorm of one channel per group (32 groups of 32)
         # erases that offset, so the 32-channel level would never see the noise level or the
-        # picture.  (SVD's video UNet fixes 32 groups; its 32-channel levels are conditioned
-        # through the cross-attention and the deeper levels only.)
+        # picture.  (The video UNet has the same problem under SVD's fixed 32 groups; see its
+        # norm_num_groups above.)
         "norm_num_groups": 8,
         "norm_eps": 1e-5,
         "text_transformers": False,
@@ -52,11 +52,10 @@ DEFAULT_CONFIG: dict = {
     "video_vae": {
         "in_channels": 3,
         "out_channels": 3,
-        # 64 channels at full resolution: SVD's temporal decoder fixes its GroupNorms at 32
-        # groups, and with 32 channels that is one channel per group, which erases every
-        # feature map's mean before conv_out, so the decoder could not learn colours (training
-        # sat at the mean-colour MSE for hundreds of steps); 2 channels per group keep relative
-        # levels.  The encoder reads norm_num_groups: 8 groups, 4 or 8 channels each.
+        # 64 channels at full resolution: chosen when the temporal decoder still had SVD's 32
+        # groups (one channel per group at 32 channels erased every feature map's mean, and the
+        # decoder could not learn colours); decoder_norm_num_groups below now fixes that at the
+        # cause, and the wider level is kept because the committed model was trained with it.
         "block_out_channels": [64, 32, 32, 32],
         "layers_per_block": 1,
         # 8 channels, not SVD's 4: an 8x8 latent of 4 channels (48x compression) could not hold
@@ -131,9 +130,9 @@ def parity_config() -> dict:
     of 32 in the UNets), two-level VAEs (factor 2) and a short clip, so the committed parity
     bundle stays small."""
     cfg = default_config()
-    cfg["video_unet"].update(in_channels=8, out_channels=4, block_out_channels=[32] * 4, num_attention_heads=[1] * 4,
-                             cross_attention_dim=32, addition_time_embed_dim=16,
-                             projection_class_embeddings_input_dim=48)
+    cfg["video_unet"].update(in_channels=8, out_channels=4, block_out_channels=[32] * 4,
+                             num_attention_heads=[1] * 4, cross_attention_dim=32,
+                             addition_time_embed_dim=16, projection_class_embeddings_input_dim=48)
     cfg["audio_unet"].update(block_out_channels=[32] * 4, num_attention_heads=[1] * 4,
                              image_embed_dim=32, norm_num_groups=32)
     cfg["vocoder"]["upsample_initial_channel"] = 64
