@@ -8,6 +8,7 @@
 #include <oneapi/dnnl/dnnl.h>
 
 #include "jd-cpu-backend.h"
+#include "jd-cpu-block-cache.h"
 #include "jd-error.h"
 
 G_BEGIN_DECLS
@@ -20,6 +21,7 @@ typedef struct {
   dnnl_engine_t   dnnl_engine;
   dnnl_stream_t   dnnl_stream;
   JdCpuDnnlCache *dnnl_cache;  /* primitives by op and shape, owned by jd-cpu-dnnl.c */
+  JdCpuBlockCache *blocks;     /* tensor memory, reused across ops (jd-cpu-block-cache.h) */
 } JdCpuBackend;
 
 typedef gboolean (*JdCpuRunFunc) (JdCpuBackend *self, const JdOp *op, GError **error);
