@@ -541,6 +541,8 @@ jds_import_dialog_class_init (JdsImportDialogClass *klass)
   object_class->dispose = jds_import_dialog_dispose;
   object_class->finalize = jds_import_dialog_finalize;
   window_class->close_request = jds_import_dialog_close_request;
+  /* Escape closes, as in every dialog (while converting, that discards the import). */
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "window.close", NULL);
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                JDS_RESOURCE_PATH "/jds-import-dialog.ui");
