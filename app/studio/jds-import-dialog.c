@@ -208,6 +208,14 @@ on_chooser_response (GtkNativeDialog *dialog,
     {
       g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
       g_autofree char *path = file ? g_file_get_path (file) : NULL;
+      /* A bundle typed without its extension gets it: the model chooser lists *.safetensors. */
+      if (path != NULL && self->choosing == JDS_IMPORT_OUTPUT
+          && !g_str_has_suffix (path, ".safetensors"))
+        {
+          char *with_extension = g_strconcat (path, ".safetensors", NULL);
+          g_free (path);
+          path = with_extension;
+        }
       if (path != NULL)
         jds_import_dialog_set_path (self, self->choosing, path);
     }
