@@ -190,6 +190,13 @@ jds_import_dialog_get_state (JdsImportDialog *self)
   return self->state;
 }
 
+double
+jds_import_dialog_get_progress (JdsImportDialog *self)
+{
+  g_return_val_if_fail (JDS_IS_IMPORT_DIALOG (self), 0);
+  return gtk_progress_bar_get_fraction (self->progress_bar);
+}
+
 GtkWidget *
 jds_import_dialog_get_import_button (JdsImportDialog *self)
 {
@@ -409,6 +416,9 @@ on_import_done (GObject      *source,
   g_autoptr (GError) error = NULL;
   gboolean ok = g_task_propagate_boolean (G_TASK (result), &error);
   g_clear_handle_id (&self->progress_id, g_source_remove);
+  /* The converter's last report (the whole bundle written, on success) is shown as it ends. */
+  if (!self->disposed)
+    update_progress (self);
   self->job = NULL;
 
   if (self->discard)

@@ -53,6 +53,8 @@ const char     *jds_import_dialog_get_error  (JdsImportDialog *self);
 /* The report's notices as shown after an import (NULL before). */
 const char     *jds_import_dialog_get_notices (JdsImportDialog *self);
 JdsImportState  jds_import_dialog_get_state  (JdsImportDialog *self);
+/* The progress bar's fraction: what the converter last reported (0 while it checks). */
+double          jds_import_dialog_get_progress (JdsImportDialog *self);
 /* The Import button, for tests that click it. */
 GtkWidget      *jds_import_dialog_get_import_button (JdsImportDialog *self);
 

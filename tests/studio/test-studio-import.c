@@ -146,6 +146,8 @@ test_import_converts (void)
   g_assert_true (studio_test_wait (import_finished, dialog, 120));
   g_assert_null (jds_import_dialog_get_error (dialog));
   g_assert_cmpint (jds_import_dialog_get_state (dialog), ==, JDS_IMPORT_DONE);
+  /* The converter's progress reached the bar: all of the bundle written. */
+  g_assert_cmpfloat (jds_import_dialog_get_progress (dialog), ==, 1.0);
 
   /* The bundle is where it was asked for, alone (no temporary file left), and opens. */
   g_assert_true (g_file_test (out, G_FILE_TEST_IS_REGULAR));
@@ -213,6 +215,8 @@ test_import_refused (gconstpointer data)
   g_assert_nonnull (strstr (shown, refusal->expected));
   g_assert_true (gtk_widget_get_sensitive (jds_import_dialog_get_import_button (dialog)));
   g_assert_null (jds_import_dialog_get_notices (dialog));
+  /* Refused before anything was written. */
+  g_assert_cmpfloat (jds_import_dialog_get_progress (dialog), ==, 0.0);
   studio_test_spin (0.2);
   g_free (studio_test_screenshot (GTK_WIDGET (dialog),
                                   refusal->missing_svd ? "import-missing" : "import-pickle", 8));
