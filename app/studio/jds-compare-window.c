@@ -1,24 +1,35 @@
 /* jds-compare-window.c — queues one generation per column on the worker (each with guidance of
  * its own, so steering the main window does not disturb it) and shows each result as it arrives.
- * Every column's loop reads the same frame clock, so the clips play in step. */
+ *
+ * Sound: each finished column gets a JdsClipStream, and one column at a time is audible (its
+ * speaker toggle is on and its column outlined). Only the audible stream ever plays; on every
+ * frame each column shows the frame of the audible stream's audio clock (wrapped at its own
+ * length), so picture and sound stay in step whichever clip is heard. Switching the audible
+ * column carries the position and the playing state over. PortAudio opens on the first Play,
+ * never before (JdsAudioOutput), and without a device the silent clock drives the columns. */
 #include "jds-compare-window.h"
 
 #include <glib/gi18n.h>
 #include <math.h>
 
 #include "jds-canvas.h"
+#include "jds-clip-stream.h"
 #include "jds-config.h"
 #include "jds-result.h"
+#include "jds-sound.h"
 
 typedef struct
 {
-  GtkWidget *box;
-  GtkWidget *label;
-  JdsCanvas *loop;
-  JdsCanvas *spectrogram;
-  JdsResult *result;
-  GBytes   **frame_bytes;
-  int        shown;
+  GtkWidget     *box;
+  GtkWidget     *label;
+  GtkWidget     *speaker;   /* GtkToggleButton, grouped: one column at a time is audible */
+  char          *title;
+  JdsCanvas     *loop;
+  JdsCanvas     *spectrogram;
+  JdsResult     *result;
+  JdsClipStream *stream;    /* NULL until the result arrives */
+  GBytes       **frame_bytes;
+  int            shown;
 } Column;
 
 struct _JdsCompareWindow
@@ -31,6 +42,7 @@ struct _JdsCompareWindow
   AdwEntryRow     *omegas_row;
   GtkWidget       *start_button;
   GtkWidget       *cancel_button;
+  GtkWidget       *play_button;
   GtkLabel        *status_label;
   GtkBox          *columns_box;
 
@@ -41,6 +53,8 @@ struct _JdsCompareWindow
   guint            batch;
   guint            n_done;
   guint            tick_id;
+  int              audible;   /* column index, -1: none yet */
+  gboolean         silent_toast_shown;
 };
 
 G_DEFINE_FINAL_TYPE (JdsCompareWindow, jds_compare_window, ADW_TYPE_WINDOW)
@@ -60,12 +74,22 @@ mode_label (JdGuidanceMode mode)
     }
 }
 
+static void update_play_button (JdsCompareWindow *self);
+
 static void
 clear_columns (JdsCompareWindow *self)
 {
+  self->audible = -1;
   for (guint i = 0; i < self->columns->len; i++)
     {
       Column *column = &g_array_index (self->columns, Column, i);
+      if (column->stream != NULL)
+        {
+          g_signal_handlers_disconnect_by_data (column->stream, self);
+          gtk_media_stream_pause (GTK_MEDIA_STREAM (column->stream));
+          g_clear_object (&column->stream);
+        }
+      g_clear_pointer (&column->title, g_free);
       if (column->frame_bytes != NULL)
         for (int f = 0; f < column->result->frames->n_frames; f++)
           g_bytes_unref (column->frame_bytes[f]);
@@ -74,6 +98,143 @@ clear_columns (JdsCompareWindow *self)
       gtk_box_remove (self->columns_box, column->box);
     }
   g_array_set_size (self->columns, 0);
+  if (self->play_button != NULL)
+    update_play_button (self);
+}
+
+static JdsClipStream *
+audible_stream (JdsCompareWindow *self)
+{
+  if (self->audible < 0 || (guint) self->audible >= self->columns->len)
+    return NULL;
+  return g_array_index (self->columns, Column, self->audible).stream;
+}
+
+static void
+update_play_button (JdsCompareWindow *self)
+{
+  JdsClipStream *stream = audible_stream (self);
+  gboolean playing = stream != NULL && gtk_media_stream_get_playing (GTK_MEDIA_STREAM (stream));
+  const char *label = playing ? _("Pause") : _("Play");
+  gtk_button_set_icon_name (GTK_BUTTON (self->play_button),
+                            playing ? "media-playback-pause-symbolic"
+                                    : "media-playback-start-symbolic");
+  gtk_widget_set_tooltip_text (self->play_button,
+                               playing ? _("Pause the clips")
+                                       : _("Play the clips in step, with the sound of the "
+                                           "marked one"));
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->play_button),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, label, -1);
+  gtk_widget_set_sensitive (self->play_button, stream != NULL);
+}
+
+/* The speaker's look says which column is heard; its label says what pressing it does. */
+static void
+update_speaker (Column  *column,
+                gboolean audible)
+{
+  GtkWidget *speaker = column->speaker;
+  gtk_button_set_icon_name (GTK_BUTTON (speaker), audible ? "audio-volume-high-symbolic"
+                                                          : "audio-volume-muted-symbolic");
+  g_autofree char *tooltip = audible
+    /* Translators: %s is a column's title, e.g. "ω 2.0 · JointCFG*" */
+    ? g_strdup_printf (_("The sound of “%s” is heard"), column->title)
+    : g_strdup_printf (_("Hear the sound of “%s”"), column->title);
+  gtk_widget_set_tooltip_text (speaker, tooltip);
+  /* Translators: %s is a column's title, e.g. "ω 2.0 · JointCFG*" */
+  g_autofree char *label = g_strdup_printf (_("Sound of “%s”"), column->title);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (speaker), GTK_ACCESSIBLE_PROPERTY_LABEL, label,
+                                  -1);
+  if (audible)
+    gtk_widget_add_css_class (column->box, "audible");
+  else
+    gtk_widget_remove_css_class (column->box, "audible");
+}
+
+static void
+on_playing_changed (GtkMediaStream   *stream,
+                    GParamSpec       *pspec,
+                    JdsCompareWindow *self)
+{
+  update_play_button (self);
+}
+
+static void
+on_silent_reason (JdsClipStream    *stream,
+                  GParamSpec       *pspec,
+                  JdsCompareWindow *self)
+{
+  const char *reason = jds_clip_stream_get_silent_reason (stream);
+  /* Said once per window, as in the main window. */
+  if (reason != NULL && !self->silent_toast_shown)
+    {
+      self->silent_toast_shown = TRUE;
+      adw_toast_overlay_add_toast (self->toast_overlay,
+                                   adw_toast_new (jds_sound_translate_silent_reason (reason)));
+    }
+}
+
+void
+jds_compare_window_set_audible (JdsCompareWindow *self,
+                                guint             i)
+{
+  g_return_if_fail (JDS_IS_COMPARE_WINDOW (self));
+  g_return_if_fail (i < self->columns->len);
+  Column *next = &g_array_index (self->columns, Column, i);
+  g_return_if_fail (next->stream != NULL);
+  if (self->audible == (int) i)
+    return;
+
+  gboolean playing = FALSE;
+  gint64 position = 0;
+  JdsClipStream *previous = audible_stream (self);
+  if (previous != NULL)
+    {
+      GtkMediaStream *stream = GTK_MEDIA_STREAM (previous);
+      playing = gtk_media_stream_get_playing (stream);
+      position = jds_audio_output_get_position (jds_clip_stream_get_audio_output (previous));
+      g_signal_handlers_disconnect_by_data (previous, self);
+      gtk_media_stream_pause (stream);
+      update_speaker (&g_array_index (self->columns, Column, self->audible), FALSE);
+    }
+  self->audible = (int) i;
+
+  /* The same point of the loop, also when the clips differ in length. */
+  GtkMediaStream *stream = GTK_MEDIA_STREAM (next->stream);
+  gint64 duration = gtk_media_stream_get_duration (stream);
+  gtk_media_stream_seek (stream, duration > 0 ? position % duration : 0);
+  g_signal_connect (stream, "notify::playing", G_CALLBACK (on_playing_changed), self);
+  g_signal_connect (stream, "notify::silent-reason", G_CALLBACK (on_silent_reason), self);
+  update_speaker (next, TRUE);
+  if (!gtk_toggle_button_get_active (GTK_TOGGLE_BUTTON (next->speaker)))
+    gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (next->speaker), TRUE);
+  if (playing)
+    gtk_media_stream_play (stream);
+  update_play_button (self);
+}
+
+static void
+on_speaker_toggled (GtkToggleButton  *button,
+                    JdsCompareWindow *self)
+{
+  if (!gtk_toggle_button_get_active (button))
+    return;
+  for (guint i = 0; i < self->columns->len; i++)
+    if (g_array_index (self->columns, Column, i).speaker == GTK_WIDGET (button))
+      jds_compare_window_set_audible (self, i);
+}
+
+static void
+on_play (GtkWidget  *widget,
+         const char *action_name,
+         GVariant   *parameter)
+{
+  JdsCompareWindow *self = JDS_COMPARE_WINDOW (widget);
+  JdsClipStream *stream = audible_stream (self);
+  if (stream == NULL)
+    return;
+  GtkMediaStream *media = GTK_MEDIA_STREAM (stream);
+  gtk_media_stream_set_playing (media, !gtk_media_stream_get_playing (media));
 }
 
 static void
@@ -81,9 +242,27 @@ add_column (JdsCompareWindow *self,
             const char       *title)
 {
   Column column = { 0 };
+  column.title = g_strdup (title);
   column.box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
+  gtk_widget_add_css_class (column.box, "compare-column");
   column.label = gtk_label_new (title);
   gtk_widget_add_css_class (column.label, "heading");
+  gtk_label_set_ellipsize (GTK_LABEL (column.label), PANGO_ELLIPSIZE_END);
+  gtk_widget_set_hexpand (column.label, TRUE);
+  gtk_label_set_xalign (GTK_LABEL (column.label), 0);
+  column.speaker = gtk_toggle_button_new ();
+  gtk_widget_add_css_class (column.speaker, "flat");
+  gtk_widget_set_valign (column.speaker, GTK_ALIGN_CENTER);
+  /* Usable once the clip is there. */
+  gtk_widget_set_sensitive (column.speaker, FALSE);
+  if (self->columns->len > 0)
+    gtk_toggle_button_set_group (GTK_TOGGLE_BUTTON (column.speaker),
+                                 GTK_TOGGLE_BUTTON (g_array_index (self->columns, Column, 0).speaker));
+  g_signal_connect (column.speaker, "toggled", G_CALLBACK (on_speaker_toggled), self);
+  update_speaker (&column, FALSE);
+  GtkWidget *header = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  gtk_box_append (GTK_BOX (header), column.label);
+  gtk_box_append (GTK_BOX (header), column.speaker);
   column.loop = JDS_CANVAS (jds_canvas_new ());
   gtk_widget_set_size_request (GTK_WIDGET (column.loop), 160, 160);
   gtk_widget_add_css_class (GTK_WIDGET (column.loop), "canvas");
@@ -94,7 +273,7 @@ add_column (JdsCompareWindow *self,
   jds_canvas_set_colormap (column.spectrogram, TRUE);
   gtk_widget_set_size_request (GTK_WIDGET (column.spectrogram), 160, 72);
   gtk_widget_add_css_class (GTK_WIDGET (column.spectrogram), "canvas");
-  gtk_box_append (GTK_BOX (column.box), column.label);
+  gtk_box_append (GTK_BOX (column.box), header);
   gtk_box_append (GTK_BOX (column.box), GTK_WIDGET (column.loop));
   gtk_box_append (GTK_BOX (column.box), GTK_WIDGET (column.spectrogram));
   gtk_widget_set_hexpand (column.box, TRUE);
@@ -120,22 +299,25 @@ update_status (JdsCompareWindow *self)
   gtk_widget_set_visible (self->cancel_button, running);
 }
 
-/* All columns show frame ⌊t · fps⌋ mod n of the same clock time t: they loop in step. */
+/* Every column shows the frame of the audible clip's audio clock t (wrapped at the column's own
+ * length): they play in step with the sound. */
 static gboolean
 on_tick (GtkWidget     *widget,
          GdkFrameClock *clock,
          gpointer       user_data)
 {
   JdsCompareWindow *self = JDS_COMPARE_WINDOW (widget);
-  double seconds = gdk_frame_clock_get_frame_time (clock) / 1e6;
+  JdsClipStream *heard = audible_stream (self);
+  gint64 t = heard ? jds_audio_output_get_position (jds_clip_stream_get_audio_output (heard)) : 0;
   for (guint i = 0; i < self->columns->len; i++)
     {
       Column *column = &g_array_index (self->columns, Column, i);
-      if (column->result == NULL)
+      if (column->result == NULL || column->stream == NULL)
         continue;
       JdsFrames *frames = column->result->frames;
-      double fps = frames->fps > 0 ? frames->fps : 12.5;
-      int index = (int) fmod (seconds * fps, frames->n_frames);
+      gint64 duration = gtk_media_stream_get_duration (GTK_MEDIA_STREAM (column->stream));
+      int index = jds_clip_stream_frame_at (column->stream, duration > 0 ? t % duration : 0);
+      index = CLAMP (index, 0, frames->n_frames - 1);
       if (index != column->shown)
         {
           column->shown = index;
@@ -163,6 +345,17 @@ on_finished (JdsWorker        *worker,
   column->shown = 0;
   jds_canvas_set_image (column->loop, frames->width, frames->height, column->frame_bytes[0]);
   jds_canvas_set_image (column->spectrogram, frames->mel_width, frames->mel_height, frames->mel);
+  column->stream = result->clip != NULL && result->clip->n_frames > 0
+                   ? jds_clip_stream_new (result->clip) : NULL;
+  if (column->stream != NULL)
+    {
+      jds_clip_stream_set_audio_device (column->stream, jds_sound_device_from_environment ());
+      gtk_media_stream_set_loop (GTK_MEDIA_STREAM (column->stream), TRUE);
+      gtk_widget_set_sensitive (column->speaker, TRUE);
+      /* The first clip to arrive is heard until another is picked. */
+      if (self->audible < 0)
+        jds_compare_window_set_audible (self, self->n_done - 1);
+    }
   update_status (self);
 }
 
@@ -285,6 +478,41 @@ jds_compare_window_get_result (JdsCompareWindow *self,
   return g_array_index (self->columns, Column, i).result;
 }
 
+int
+jds_compare_window_get_audible (JdsCompareWindow *self)
+{
+  g_return_val_if_fail (JDS_IS_COMPARE_WINDOW (self), -1);
+  return self->audible;
+}
+
+GtkMediaStream *
+jds_compare_window_get_stream (JdsCompareWindow *self,
+                               guint             i)
+{
+  g_return_val_if_fail (JDS_IS_COMPARE_WINDOW (self), NULL);
+  g_return_val_if_fail (i < self->columns->len, NULL);
+  JdsClipStream *stream = g_array_index (self->columns, Column, i).stream;
+  return stream ? GTK_MEDIA_STREAM (stream) : NULL;
+}
+
+GtkWidget *
+jds_compare_window_get_speaker (JdsCompareWindow *self,
+                                guint             i)
+{
+  g_return_val_if_fail (JDS_IS_COMPARE_WINDOW (self), NULL);
+  g_return_val_if_fail (i < self->columns->len, NULL);
+  return g_array_index (self->columns, Column, i).speaker;
+}
+
+int
+jds_compare_window_get_shown_frame (JdsCompareWindow *self,
+                                    guint             i)
+{
+  g_return_val_if_fail (JDS_IS_COMPARE_WINDOW (self), -1);
+  g_return_val_if_fail (i < self->columns->len, -1);
+  return g_array_index (self->columns, Column, i).shown;
+}
+
 static void
 on_start_clicked (JdsCompareWindow *self)
 {
@@ -364,11 +592,13 @@ jds_compare_window_class_init (JdsCompareWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, JdsCompareWindow, omegas_row);
   gtk_widget_class_bind_template_child (widget_class, JdsCompareWindow, start_button);
   gtk_widget_class_bind_template_child (widget_class, JdsCompareWindow, cancel_button);
+  gtk_widget_class_bind_template_child (widget_class, JdsCompareWindow, play_button);
   gtk_widget_class_bind_template_child (widget_class, JdsCompareWindow, status_label);
   gtk_widget_class_bind_template_child (widget_class, JdsCompareWindow, columns_box);
   gtk_widget_class_bind_template_callback (widget_class, on_start_clicked);
   gtk_widget_class_bind_template_callback (widget_class, on_cancel_clicked);
   gtk_widget_class_bind_template_callback (widget_class, on_kind_changed);
+  gtk_widget_class_install_action (widget_class, "compare.play", NULL, on_play);
 }
 
 static void
@@ -376,6 +606,8 @@ jds_compare_window_init (JdsCompareWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
   self->columns = g_array_new (FALSE, TRUE, sizeof (Column));
+  self->audible = -1;
+  update_play_button (self);
   self->tick_id = gtk_widget_add_tick_callback (GTK_WIDGET (self), on_tick, NULL, NULL);
   update_status (self);
 }

@@ -32,4 +32,20 @@ guint      jds_compare_window_get_n_total (JdsCompareWindow *self);
 gpointer   jds_compare_window_get_result  (JdsCompareWindow *self,
                                            guint             i);
 
+/* Makes column i (its clip done) the audible one, as its speaker toggle does: the position and
+ * the playing state carry over from the column heard before. */
+void       jds_compare_window_set_audible (JdsCompareWindow *self,
+                                           guint             i);
+/* The audible column, or -1 before any clip is done. */
+int        jds_compare_window_get_audible (JdsCompareWindow *self);
+/* Column i's player (NULL until its clip is done); only the audible one plays. The window
+ * action "compare.play" plays or pauses it. */
+GtkMediaStream *jds_compare_window_get_stream (JdsCompareWindow *self,
+                                               guint             i);
+GtkWidget *jds_compare_window_get_speaker (JdsCompareWindow *self,
+                                           guint             i);
+/* The frame index column i shows now (for tests). */
+int        jds_compare_window_get_shown_frame (JdsCompareWindow *self,
+                                               guint             i);
+
 G_END_DECLS

@@ -7,6 +7,7 @@
 
 #include "jd-build-config.h"
 #include "jds-config.h"
+#include "jds-import-dialog.h"
 
 struct _JdsControls
 {
@@ -278,6 +279,20 @@ on_model_reset_clicked (JdsControls *self)
 }
 
 static void
+on_import_checkpoints (GtkWidget  *widget,
+                       const char *action_name,
+                       GVariant   *parameter)
+{
+  JdsControls *self = JDS_CONTROLS (widget);
+  if (self->settings == NULL)
+    return;
+  GtkRoot *root = gtk_widget_get_root (widget);
+  GtkWidget *dialog = jds_import_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                             self->settings);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
 jds_controls_dispose (GObject *object)
 {
   JdsControls *self = JDS_CONTROLS (object);
@@ -318,6 +333,9 @@ jds_controls_class_init (JdsControlsClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, on_dice_clicked);
   gtk_widget_class_bind_template_callback (widget_class, on_model_choose_clicked);
   gtk_widget_class_bind_template_callback (widget_class, on_model_reset_clicked);
+  /* The model group's "Import Checkpoints…" row (jds-import-dialog.h). */
+  gtk_widget_class_install_action (widget_class, "controls.import-checkpoints", NULL,
+                                   on_import_checkpoints);
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_css_name (widget_class, "jds-controls");
 }

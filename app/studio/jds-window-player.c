@@ -7,31 +7,7 @@
 #include <glib/gstdio.h>
 
 #include "jd-export.h"
-
-/* JDS_AUDIO_DEVICE=none plays on the silent clock without touching PortAudio (the tests set it,
- * so they never open ALSA). */
-static int
-audio_device_from_environment (void)
-{
-  const char *device = g_getenv ("JDS_AUDIO_DEVICE");
-  if (device != NULL && g_str_equal (device, "none"))
-    return JDS_AUDIO_OUTPUT_NO_DEVICE;
-  return JDS_AUDIO_OUTPUT_DEFAULT_DEVICE;
-}
-
-/* The playback library speaks English; the reasons it gives are said here in the user's
- * language (an unknown one as it is). */
-static const char *
-translate_silent_reason (const char *reason)
-{
-  if (g_str_has_prefix (reason, "No sound device"))
-    return _("No sound device: playing silently");
-  if (g_str_has_prefix (reason, "Sound output is turned off"))
-    return _("Sound output is turned off: playing silently");
-  if (g_str_has_prefix (reason, "This clip has no sound"))
-    return _("This clip has no sound");
-  return reason;
-}
+#include "jds-sound.h"
 
 static void
 on_silent_reason (JdsClipStream *stream,
@@ -43,7 +19,7 @@ on_silent_reason (JdsClipStream *stream,
   if (reason != NULL && !self->silent_toast_shown)
     {
       self->silent_toast_shown = TRUE;
-      jds_window_add_toast (self, translate_silent_reason (reason));
+      jds_window_add_toast (self, jds_sound_translate_silent_reason (reason));
     }
 }
 
@@ -83,7 +59,7 @@ _jds_window_player_show (JdsWindow *self,
     }
   jds_sync_timeline_set_clip (self->sync_timeline, result->clip);
   jds_sync_timeline_follow_stream (self->sync_timeline, GTK_MEDIA_STREAM (self->stream));
-  jds_clip_stream_set_audio_device (self->stream, audio_device_from_environment ());
+  jds_clip_stream_set_audio_device (self->stream, jds_sound_device_from_environment ());
   gtk_media_stream_set_loop (GTK_MEDIA_STREAM (self->stream), TRUE);
   g_signal_connect (self->stream, "notify::silent-reason", G_CALLBACK (on_silent_reason), self);
   gtk_video_set_media_stream (self->player, GTK_MEDIA_STREAM (self->stream));

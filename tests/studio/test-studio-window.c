@@ -1086,6 +1086,11 @@ test_translation (void)
   g_assert_cmpstr (g_dgettext ("jointdit-studio", "No sound device: playing silently"), ==,
                    german ? "Kein Audiogerät: Wiedergabe ohne Ton"
                           : "No sound device: playing silently");
+  /* The import dialog's and the compare window's. */
+  g_assert_cmpstr (g_dgettext ("jointdit-studio", "Import Checkpoints…"), ==,
+                   german ? "Checkpoints importieren …" : "Import Checkpoints…");
+  g_assert_cmpstr (g_dgettext ("jointdit-studio", "Hear the sound of “%s”"), ==,
+                   german ? "Den Ton von „%s“ hören" : "Hear the sound of “%s”");
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
