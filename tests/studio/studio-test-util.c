@@ -4,6 +4,8 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
+#include "jds-worker.h"
+
 JdsApplication *
 studio_test_application (void)
 {
@@ -57,6 +59,31 @@ void
 studio_test_spin (double seconds)
 {
   studio_test_wait (never, NULL, seconds);
+}
+
+gboolean
+studio_test_mapped (gpointer widget)
+{
+  return gtk_widget_get_mapped (widget) && gtk_widget_get_width (widget) > 0;
+}
+
+gboolean
+studio_test_model_ready (gpointer app)
+{
+  return jds_worker_get_model_info (jds_application_get_worker (app)) != NULL;
+}
+
+GtkWindow *
+studio_test_find_toplevel (GType type)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr (GObject) toplevel = g_list_model_get_item (toplevels, i);
+      if (G_TYPE_CHECK_INSTANCE_TYPE (toplevel, type) && gtk_widget_get_mapped (GTK_WIDGET (toplevel)))
+        return GTK_WINDOW (toplevel);
+    }
+  return NULL;
 }
 
 GdkTexture *

@@ -20,6 +20,12 @@ gboolean        studio_test_wait          (StudioTestCondition condition,
                                            double              timeout_s);
 /* Runs the main loop for seconds. */
 void            studio_test_spin          (double              seconds);
+/* Conditions for studio_test_wait: data is a widget, mapped and laid out (width > 0); data is
+ * the JdsApplication, whose worker has loaded its model. */
+gboolean        studio_test_mapped        (gpointer            widget);
+gboolean        studio_test_model_ready   (gpointer            app);
+/* A mapped toplevel window of the given type, or NULL. */
+GtkWindow      *studio_test_find_toplevel (GType               type);
 
 /* Renders widget as it is drawn now (widget paintable → snapshot → the window's renderer);
  * NULL when it has not been drawn yet. */

@@ -12,29 +12,10 @@
 
 static JdsApplication *app;
 
-static gboolean
-window_mapped (gpointer data)
-{
-  return gtk_widget_get_mapped (data) && gtk_widget_get_width (data) > 0;
-}
-
-static gboolean
-model_ready (gpointer data)
-{
-  return jds_worker_get_model_info (jds_application_get_worker (app)) != NULL;
-}
-
 static JdsCompareWindow *
 find_compare (void)
 {
-  GListModel *toplevels = gtk_window_get_toplevels ();
-  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
-    {
-      g_autoptr (GObject) toplevel = g_list_model_get_item (toplevels, i);
-      if (JDS_IS_COMPARE_WINDOW (toplevel) && gtk_widget_get_mapped (GTK_WIDGET (toplevel)))
-        return JDS_COMPARE_WINDOW (toplevel);
-    }
-  return NULL;
+  return (JdsCompareWindow *) studio_test_find_toplevel (JDS_TYPE_COMPARE_WINDOW);
 }
 
 static gboolean
@@ -97,8 +78,8 @@ test_compare_sound (void)
   JdsWindow *window = jds_window_new (app);
   gtk_window_set_default_size (GTK_WINDOW (window), 1000, 700);
   gtk_window_present (GTK_WINDOW (window));
-  g_assert_true (studio_test_wait (window_mapped, window, 10));
-  g_assert_true (studio_test_wait (model_ready, NULL, 30));
+  g_assert_true (studio_test_wait (studio_test_mapped, window, 10));
+  g_assert_true (studio_test_wait (studio_test_model_ready, app, 30));
   g_autofree char *image = studio_test_image_path ("progressive.jpg");
   g_autoptr (GFile) file = g_file_new_for_path (image);
   g_autoptr (GError) error = NULL;

@@ -22,12 +22,6 @@ fixture (const char *name)
   return g_test_build_filename (G_TEST_DIST, "fixtures", "checkpoints", name, NULL);
 }
 
-static gboolean
-window_mapped (gpointer data)
-{
-  return gtk_widget_get_mapped (data) && gtk_widget_get_width (data) > 0;
-}
-
 static JdsImportDialog *
 find_dialog (void)
 {
@@ -57,13 +51,13 @@ open_dialog (JdsWindow **window_out)
   JdsWindow *window = jds_window_new (app);
   gtk_window_set_default_size (GTK_WINDOW (window), 1000, 700);
   gtk_window_present (GTK_WINDOW (window));
-  g_assert_true (studio_test_wait (window_mapped, window, 10));
+  g_assert_true (studio_test_wait (studio_test_mapped, window, 10));
   GtkWidget *controls = jds_window_get_controls (window);
   g_assert_true (gtk_widget_activate_action (controls, "controls.import-checkpoints", NULL));
   g_assert_true (studio_test_wait (dialog_shown, NULL, 10));
   JdsImportDialog *dialog = find_dialog ();
   /* Mapped first, allocated on the next frame. */
-  g_assert_true (studio_test_wait (window_mapped, dialog, 10));
+  g_assert_true (studio_test_wait (studio_test_mapped, dialog, 10));
   g_assert_true (gtk_window_get_transient_for (GTK_WINDOW (dialog)) == GTK_WINDOW (window));
   g_assert_true (gtk_window_get_modal (GTK_WINDOW (dialog)));
   *window_out = window;

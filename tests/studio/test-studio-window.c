@@ -31,23 +31,11 @@ new_window (void)
   return window;
 }
 
-static gboolean
-window_mapped (gpointer data)
-{
-  return gtk_widget_get_mapped (data) && gtk_widget_get_width (data) > 0;
-}
-
-static gboolean
-model_ready (gpointer data)
-{
-  return jds_worker_get_model_info (jds_application_get_worker (app)) != NULL;
-}
-
 static void
 show_window (JdsWindow *window)
 {
-  g_assert_true (studio_test_wait (window_mapped, window, 10));
-  g_assert_true (studio_test_wait (model_ready, NULL, 30));
+  g_assert_true (studio_test_wait (studio_test_mapped, window, 10));
+  g_assert_true (studio_test_wait (studio_test_model_ready, app, 30));
   studio_test_spin (0.3);
 }
 
@@ -358,7 +346,7 @@ assert_readout_shows (JdsSyncTimeline *timeline,
                                                          words));
     }
   /* On screen, under the player. */
-  g_assert_true (studio_test_wait (window_mapped, timeline, 10));
+  g_assert_true (studio_test_wait (studio_test_mapped, timeline, 10));
 }
 
 static void
@@ -493,15 +481,7 @@ test_generate_finishes (void)
 static gboolean
 has_toplevel (gpointer data)
 {
-  GListModel *toplevels = gtk_window_get_toplevels ();
-  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
-    {
-      g_autoptr (GObject) toplevel = g_list_model_get_item (toplevels, i);
-      if (G_TYPE_CHECK_INSTANCE_TYPE (toplevel, GPOINTER_TO_SIZE (data))
-          && gtk_widget_get_mapped (GTK_WIDGET (toplevel)))
-        return TRUE;
-    }
-  return FALSE;
+  return studio_test_find_toplevel (GPOINTER_TO_SIZE (data)) != NULL;
 }
 
 static void
@@ -987,14 +967,8 @@ test_compare (void)
   g_settings_set_uint (settings, "seed", 77);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.compare", NULL));
   g_assert_true (studio_test_wait (has_toplevel, GSIZE_TO_POINTER (JDS_TYPE_COMPARE_WINDOW), 10));
-  JdsCompareWindow *compare = NULL;
-  GListModel *toplevels = gtk_window_get_toplevels ();
-  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
-    {
-      g_autoptr (GObject) toplevel = g_list_model_get_item (toplevels, i);
-      if (JDS_IS_COMPARE_WINDOW (toplevel))
-        compare = JDS_COMPARE_WINDOW (toplevel);
-    }
+  JdsCompareWindow *compare = (JdsCompareWindow *)
+    studio_test_find_toplevel (JDS_TYPE_COMPARE_WINDOW);
   g_assert_nonnull (compare);
 
   /* A list that is not numbers is refused. */
