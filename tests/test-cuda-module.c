@@ -224,6 +224,16 @@ test_cli (void)
   g_assert_nonnull (strstr (run.err, "interface version 999"));
   g_free (run.err);
 
+  /* --device cuda with the built module: it loads; without a GPU the runtime says why. */
+  if (built_module != NULL && jd_cuda_driver_present () == FALSE)
+    {
+      run = generate (built_module, "cuda", folder);
+      g_assert_cmpint (run.status, !=, 0);
+      g_assert_null (strstr (run.err, "could not be loaded"));
+      g_assert_nonnull (strstr (run.err, "the CUDA runtime finds no usable GPU"));
+      g_free (run.err);
+    }
+
   /* --device auto with no module: the CPU makes the clip. */
   run = generate ("/nonexistent/jointdit-cuda.so", "auto", folder);
   g_assert_cmpint (run.status, ==, 0);
@@ -237,13 +247,22 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  if (argc != 3)
+  /* Subprocesses (g_test_trap_subprocess) get no arguments: the paths travel in the
+   * environment, made absolute since the CLI runs in a temporary folder. */
+  if (!g_test_subprocess ())
     {
-      g_printerr ("usage: %s JOINTDIT WRONG-VERSION-MODULE\n", argv[0]);
-      return 2;
+      if (argc != 3)
+        {
+          g_printerr ("usage: %s JOINTDIT WRONG-VERSION-MODULE\n", argv[0]);
+          return 2;
+        }
+      g_autofree char *program = g_canonicalize_filename (argv[1], NULL);
+      g_autofree char *fake = g_canonicalize_filename (argv[2], NULL);
+      g_setenv ("JD_TEST_JOINTDIT", program, TRUE);
+      g_setenv ("JD_TEST_WRONG_VERSION_MODULE", fake, TRUE);
     }
-  jointdit = argv[1];
-  fake_module = argv[2];
+  jointdit = g_strdup (g_getenv ("JD_TEST_JOINTDIT"));
+  fake_module = g_strdup (g_getenv ("JD_TEST_WRONG_VERSION_MODULE"));
   built_module = g_strdup (g_getenv ("JD_CUDA_MODULE"));
   g_test_add_func ("/cuda-module/missing-file", test_missing_file);
   g_test_add_func ("/cuda-module/not-a-module", test_not_a_module);
@@ -254,5 +273,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cuda-module/cli", test_cli);
   int status = g_test_run ();
   g_free (built_module);
+  g_free (fake_module);
+  g_free (jointdit);
   return status;
 }
