@@ -4,12 +4,12 @@
 # libcuda in its DT_NEEDED entries, the module does, the module exports nothing but its table,
 # and every engine symbol the module leaves undefined is exported by each program (they link
 # with -rdynamic), so that loading it cannot fail for a missing symbol later, at the first call.
-# Exit 77 (skipped) when the build has no CUDA backend (MODULE is "").
+# A TAP plan of 0 (skipped) when the build has no CUDA backend (MODULE is "").
 set -u
 module=$1; shift
 if [ -z "$module" ]; then
   echo "1..0 # SKIP this build has no CUDA backend"
-  exit 77
+  exit 0
 fi
 n=0
 status=0

@@ -2,12 +2,12 @@
 # tests/check-cuda-module-install.sh BUILDDIR LIBDIR — `meson install --destdir` puts the CUDA
 # module where the engine looks for it (LIBDIR/jointdit/jointdit-cuda.so under the prefix, as
 # configured into jd-build-config.h), and the installed `jointdit` finds it: pointed at it, it
-# reports what the CUDA runtime says rather than a load failure. Exit 77 without CUDA.
+# reports what the CUDA runtime says rather than a load failure. Skipped without CUDA.
 set -u
 build=$1; libdir=$2
 if ! grep -qx '#define JD_HAVE_CUDA' "$build/jd-build-config.h"; then
   echo "1..0 # SKIP this build has no CUDA backend"
-  exit 77
+  exit 0
 fi
 dest=$(mktemp -d "${TMPDIR:-/tmp}/jd-install-XXXXXX")
 trap 'rm -rf "$dest"' EXIT
