@@ -8,7 +8,7 @@
 #include "jd-cpu-backend.h"
 #include "jd-error.h"
 #ifdef JD_HAVE_CUDA
-#include "jd-cuda-backend.h"
+#include "jd-cuda-module.h"
 #endif
 
 static const char *const device_names[] = { "auto", "cpu", "cuda" };
@@ -26,6 +26,15 @@ jd_device_usable (JdDevice device, char **reason)
   if (device != JD_DEVICE_CUDA)
     return TRUE;
 #ifdef JD_HAVE_CUDA
+  /* Without the NVIDIA driver there is no GPU: say so without opening the CUDA module, so that
+   * asking stays cheap on machines without one. */
+  if (!jd_cuda_driver_present ())
+    {
+      if (reason != NULL)
+        *reason = g_strdup ("No CUDA GPU can be used: the NVIDIA driver (libcuda.so.1) is not "
+                            "installed");
+      return FALSE;
+    }
   g_autofree char *why = NULL;
   if (jd_cuda_device_count (&why) > 0)
     return TRUE;
@@ -67,8 +76,10 @@ open_backend (JdDevice device, int n_threads, GError **error)
 #endif
     case JD_DEVICE_AUTO:
 #ifdef JD_HAVE_CUDA
-      /* The GPU when a usable one is there, else the CPU (saying why at debug level). */
-      if (jd_cuda_device_count (NULL) > 0)
+      /* The GPU when a usable one is there, else the CPU (saying why at debug level). Without
+       * the NVIDIA driver there can be no GPU: then the CUDA module is not even opened, so
+       * CPU-only machines pay nothing for the probe. */
+      if (jd_cuda_driver_present () && jd_cuda_device_count (NULL) > 0)
         {
           g_autoptr (GError) cuda_error = NULL;
           JdBackend *backend = jd_cuda_backend_new (0, JD_CUDA_PRECISION_BF16, &cuda_error);

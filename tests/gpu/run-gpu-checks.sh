@@ -10,7 +10,8 @@
 # when there is no GPU (the tests then skip; nothing is measured). Order: build, GPU tests,
 # benchmarks, then memcheck in whatever is left of JD_GPU_CHECK_BUDGET (default 360 s).
 # With a build-cuda/ carried over from another machine (no nvcc there), only the test binaries
-# and app/jointdit are needed — carry build-cuda/tests/gpu and build-cuda/app/jointdit (≈ 24 MB,
+# and app/jointdit are needed — carry build-cuda/tests/gpu, build-cuda/app/jointdit and the CUDA
+# module build-cuda/kernels/jointdit-cuda.so (the only one linked against the CUDA libraries;
 # built for sm_80/86/89/90); they still need the CUDA 13 runtime, cuBLASLt, cuDNN 9 and the
 # Debian libraries (GLib, json-glib, oneDNN, FFmpeg) on that machine.
 #
@@ -79,8 +80,13 @@ fi
 
 # The GPU tests, run directly (so carried binaries work without meson's build state);
 # --verbose prints every op's measured error. Without a GPU they exit 77 (skipped).
+# JD_CUDA_MODULE: the uninstalled programs open the CUDA backend module from the build tree.
 export G_TEST_SRCDIR="$root/tests" G_TEST_BUILDDIR="$root/build-cuda/tests" \
-  OMP_WAIT_POLICY=passive JD_TEST_THREADS=8
+  OMP_WAIT_POLICY=passive JD_TEST_THREADS=8 JD_CUDA_MODULE="$root/build-cuda/kernels/jointdit-cuda.so"
+if [ ! -f "$JD_CUDA_MODULE" ]; then
+  note "build-cuda/ has no CUDA module (kernels/jointdit-cuda.so); nothing more to run"
+  exit 1
+fi
 # JD_CUDA_SYNC=1: each op waits for the GPU, so a kernel fault names its own op.
 run test-cuda-philox 60 env JD_CUDA_SYNC=1 build-cuda/tests/gpu/test-cuda-philox --verbose
 run test-cuda-ops 120 env JD_CUDA_SYNC=1 build-cuda/tests/gpu/test-cuda-ops --verbose
