@@ -42,10 +42,12 @@ class PooledColourInit(unittest.TestCase):
         torch.testing.assert_close(logvar, torch.full_like(logvar, -8.0), rtol=0, atol=1e-6)
         expected = F.interpolate(pooled, scale_factor=factor, mode="nearest")
         torch.testing.assert_close(rec, expected, rtol=0, atol=2e-2)
-        # Decoding the frames together equals decoding each alone: no mixing across frames.
+        # Decoding the frames together equals decoding each alone: no mixing across frames (a
+        # mixing layer would move values by ~0.1; 1e-4 is float32 rounding of the lifted pair,
+        # which sits near K + B = 24, where floats are 2e-6 apart).
         with torch.no_grad():
             alone = torch.cat([vae.decode(mean[i:i + 1], 1) for i in range(frames)])
-        torch.testing.assert_close(rec, alone, rtol=0, atol=1e-5)
+        torch.testing.assert_close(rec, alone, rtol=0, atol=1e-4)
 
     def test_default_config_is_an_8x_pooling_codec(self):
         self.check("default", 64, 3)
