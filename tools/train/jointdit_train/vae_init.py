@@ -159,7 +159,9 @@ def _read_pairs(conv: nn.Conv2d, pairs, generator, keep_random) -> None:
 
 def _write_pairs(conv: nn.Conv2d, pairs, sources, generator) -> None:
     """conv_in: +source k and -source k at pair k's channels (centre tap); every other output
-    channel starts small and random, reading only the other inputs."""
+    channel starts small and random from the inputs that are not sources (the decoder's detail
+    latents; the encoder has none, so its other channels start at zero and fill through the
+    residual branches, which read the pairs)."""
     sources = list(sources)
     _small(conv, generator)
     carried = [c for pair in pairs for c in pair]
