@@ -87,11 +87,17 @@ jd_cuda_module_peek (void)
 gboolean
 jd_cuda_driver_present (void)
 {
-  GModule *driver = g_module_open ("libcuda.so.1", G_MODULE_BIND_LAZY | G_MODULE_BIND_LOCAL);
-  if (driver == NULL)
-    return FALSE;
-  g_module_close (driver);
-  return TRUE;
+  /* Asked once per process: the answer cannot change while it runs, and each open of the
+   * driver library searches the library path (and, where it exists, maps all of libcuda). */
+  static gsize answer = 0;  /* 0: not asked yet; 1: absent; 2: present */
+  if (g_once_init_enter (&answer))
+    {
+      GModule *driver = g_module_open ("libcuda.so.1", G_MODULE_BIND_LAZY | G_MODULE_BIND_LOCAL);
+      if (driver != NULL)
+        g_module_close (driver);
+      g_once_init_leave (&answer, driver != NULL ? 2 : 1);
+    }
+  return answer == 2;
 }
 
 /* The public functions of jd-cuda-backend.h. */

@@ -54,8 +54,9 @@ const JdCudaModuleTable *jd_cuda_module_get       (char **reason);
 /* The table when the module is already open, else NULL; never opens it (so code that only
  * asks about a backend it was handed, such as jd_backend_is_cuda, loads nothing). */
 const JdCudaModuleTable *jd_cuda_module_peek      (void);
-/* Whether the NVIDIA driver library (libcuda.so.1) can be opened at all: --device auto asks
- * this before opening the module, so machines without a driver pay nothing for the probe. */
+/* Whether the NVIDIA driver library (libcuda.so.1) can be opened at all (found out once per
+ * process): --device auto asks this before opening the module, so machines without a driver
+ * pay nothing for the probe. */
 gboolean                 jd_cuda_driver_present   (void);
 
 G_END_DECLS
