@@ -4,6 +4,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
+#include "jds-compare-window.h"
 #include "jds-worker.h"
 
 JdsApplication *
@@ -15,6 +16,14 @@ studio_test_application (void)
   g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
   g_assert_no_error (error);
   return app;
+}
+
+void
+studio_test_application_free (JdsApplication *app)
+{
+  g_application_quit (G_APPLICATION (app));
+  g_object_run_dispose (G_OBJECT (jds_application_get_worker (app)));
+  g_object_unref (app);
 }
 
 void
@@ -71,6 +80,13 @@ gboolean
 studio_test_model_ready (gpointer app)
 {
   return jds_worker_get_model_info (jds_application_get_worker (app)) != NULL;
+}
+
+gboolean
+studio_test_compare_done (gpointer compare)
+{
+  guint total = jds_compare_window_get_n_total (compare);
+  return total > 0 && jds_compare_window_get_n_done (compare) == total;
 }
 
 GtkWindow *

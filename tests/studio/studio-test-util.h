@@ -10,6 +10,8 @@ G_BEGIN_DECLS
 
 /* A registered, non-unique application (startup has run: settings, worker, model loading). */
 JdsApplication *studio_test_application   (void);
+/* Quits app, stops its worker and drops it (the end of every test program's main). */
+void            studio_test_application_free (JdsApplication *app);
 /* Resets every key of the application's settings to its default. */
 void            studio_test_reset_settings (JdsApplication *app);
 
@@ -24,6 +26,8 @@ void            studio_test_spin          (double              seconds);
  * the JdsApplication, whose worker has loaded its model. */
 gboolean        studio_test_mapped        (gpointer            widget);
 gboolean        studio_test_model_ready   (gpointer            app);
+/* Condition: data is a JdsCompareWindow whose runs have all finished. */
+gboolean        studio_test_compare_done  (gpointer            compare);
 /* A mapped toplevel window of the given type, or NULL. */
 GtkWindow      *studio_test_find_toplevel (GType               type);
 

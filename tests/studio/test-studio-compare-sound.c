@@ -24,14 +24,6 @@ compare_shown (gpointer data)
   return find_compare () != NULL;
 }
 
-static gboolean
-compare_done (gpointer data)
-{
-  JdsCompareWindow *compare = data;
-  return jds_compare_window_get_n_total (compare) > 0
-         && jds_compare_window_get_n_done (compare) == jds_compare_window_get_n_total (compare);
-}
-
 static gint64
 clock_of (GtkMediaStream *stream)
 {
@@ -95,7 +87,7 @@ test_compare_sound (void)
 
   g_assert_true (jds_compare_window_start (compare, JDS_COMPARE_OMEGA, "1, 4"));
   g_assert_false (gtk_widget_get_sensitive (jds_compare_window_get_speaker (compare, 0)));
-  g_assert_true (studio_test_wait (compare_done, compare, 120));
+  g_assert_true (studio_test_wait (studio_test_compare_done, compare, 120));
 
   /* The first clip is heard until another is picked; nothing plays before Play. */
   g_assert_cmpint (jds_compare_window_get_audible (compare), ==, 0);
@@ -156,7 +148,7 @@ test_compare_sound (void)
   /* A new comparison starts over: nothing heard until its first clip. */
   g_assert_true (jds_compare_window_start (compare, JDS_COMPARE_OMEGA, "2, 3"));
   g_assert_cmpint (jds_compare_window_get_audible (compare), ==, -1);
-  g_assert_true (studio_test_wait (compare_done, compare, 120));
+  g_assert_true (studio_test_wait (studio_test_compare_done, compare, 120));
   g_assert_cmpint (jds_compare_window_get_audible (compare), ==, 0);
 
   studio_test_spin (0.2);
@@ -174,8 +166,6 @@ main (int argc, char **argv)
 
   g_test_add_func ("/studio/compare/sound", test_compare_sound);
   int status = g_test_run ();
-  g_application_quit (G_APPLICATION (app));
-  g_object_run_dispose (G_OBJECT (jds_application_get_worker (app)));
-  g_object_unref (app);
+  studio_test_application_free (app);
   return status;
 }

@@ -287,8 +287,6 @@ main (int argc, char **argv)
     }
   g_test_add_func ("/studio/import/closed-while-running", test_import_closed_while_running);
   int status = g_test_run ();
-  g_application_quit (G_APPLICATION (app));
-  g_object_run_dispose (G_OBJECT (jds_application_get_worker (app)));
-  g_object_unref (app);
+  studio_test_application_free (app);
   return status;
 }

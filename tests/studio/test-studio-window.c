@@ -950,14 +950,6 @@ test_model_error (void)
 
 /* ---- compare ---- */
 
-static gboolean
-compare_done (gpointer data)
-{
-  JdsCompareWindow *compare = data;
-  return jds_compare_window_get_n_total (compare) > 0
-         && jds_compare_window_get_n_done (compare) == jds_compare_window_get_n_total (compare);
-}
-
 static void
 test_compare (void)
 {
@@ -976,7 +968,7 @@ test_compare (void)
   g_assert_cmpuint (jds_compare_window_get_n_total (compare), ==, 0);
 
   g_assert_true (jds_compare_window_start (compare, JDS_COMPARE_OMEGA, "0.5, 3"));
-  g_assert_true (studio_test_wait (compare_done, compare, 120));
+  g_assert_true (studio_test_wait (studio_test_compare_done, compare, 120));
   JdsResult *a = jds_compare_window_get_result (compare, 0);
   JdsResult *b = jds_compare_window_get_result (compare, 1);
   g_assert_cmpfloat (a->omega_video, ==, 0.5);
@@ -990,7 +982,7 @@ test_compare (void)
   g_assert_cmpint (jds_window_get_state (window), ==, JDS_WINDOW_READY);
 
   g_assert_true (jds_compare_window_start (compare, JDS_COMPARE_MODE, NULL));
-  g_assert_true (studio_test_wait (compare_done, compare, 180));
+  g_assert_true (studio_test_wait (studio_test_compare_done, compare, 180));
   g_assert_cmpuint (jds_compare_window_get_n_total (compare), ==, 4);
   for (guint i = 0; i < 4; i++)
     g_assert_cmpint (((JdsResult *) jds_compare_window_get_result (compare, i))->mode, ==, i);
@@ -1152,8 +1144,6 @@ main (int argc, char **argv)
   g_test_add_func ("/studio/secondary-windows", test_secondary_windows);
   g_test_add_func ("/studio/translation", test_translation);
   int status = g_test_run ();
-  g_application_quit (G_APPLICATION (app));
-  g_object_run_dispose (G_OBJECT (jds_application_get_worker (app)));
-  g_object_unref (app);
+  studio_test_application_free (app);
   return status;
 }
