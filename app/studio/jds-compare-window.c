@@ -237,6 +237,34 @@ on_play (GtkWidget  *widget,
   gtk_media_stream_set_playing (media, !gtk_media_stream_get_playing (media));
 }
 
+/* Space plays or pauses while the focus is in the columns (a click on a clip puts it there), as
+ * in the main window's player. A window-wide Space would take the key from the focused button
+ * (GtkWindow binds it to activate-focus) and from the ω entry; in the bubble phase here, the
+ * speaker toggles inside the columns still handle it first. */
+static gboolean
+on_columns_key (GtkEventControllerKey *controller,
+                guint                  keyval,
+                guint                  keycode,
+                GdkModifierType        state,
+                JdsCompareWindow      *self)
+{
+  if ((keyval != GDK_KEY_space && keyval != GDK_KEY_KP_Space)
+      || (state & gtk_accelerator_get_default_mod_mask ()) != 0)
+    return FALSE;
+  gtk_widget_activate_action (GTK_WIDGET (self), "compare.play", NULL);
+  return TRUE;
+}
+
+static void
+on_columns_pressed (GtkGestureClick  *gesture,
+                    int               n_press,
+                    double            x,
+                    double            y,
+                    JdsCompareWindow *self)
+{
+  gtk_widget_grab_focus (GTK_WIDGET (self->columns_box));
+}
+
 static void
 add_column (JdsCompareWindow *self,
             const char       *title)
@@ -607,6 +635,13 @@ jds_compare_window_init (JdsCompareWindow *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   self->columns = g_array_new (FALSE, TRUE, sizeof (Column));
   self->audible = -1;
+  gtk_widget_set_focusable (GTK_WIDGET (self->columns_box), TRUE);
+  GtkEventController *keys = gtk_event_controller_key_new ();
+  g_signal_connect (keys, "key-pressed", G_CALLBACK (on_columns_key), self);
+  gtk_widget_add_controller (GTK_WIDGET (self->columns_box), keys);
+  GtkGesture *click = gtk_gesture_click_new ();
+  g_signal_connect (click, "pressed", G_CALLBACK (on_columns_pressed), self);
+  gtk_widget_add_controller (GTK_WIDGET (self->columns_box), GTK_EVENT_CONTROLLER (click));
   update_play_button (self);
   self->tick_id = gtk_widget_add_tick_callback (GTK_WIDGET (self), on_tick, NULL, NULL);
   update_status (self);

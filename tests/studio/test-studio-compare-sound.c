@@ -1,7 +1,8 @@
 /* test-studio-compare-sound.c — sound in the compare window: one column at a time is audible
  * (marked, its speaker on), Play plays only that clip, every column shows the frame of the
  * audible clip's audio clock, and switching the audible column carries position and playing
- * over. Runs on the silent clock (JDS_AUDIO_DEVICE=none: no device is opened). */
+ * over; Space in the columns plays and pauses. Runs on the silent clock (JDS_AUDIO_DEVICE=none: no device
+ * is opened). */
 #include <locale.h>
 #include <string.h>
 
@@ -58,6 +59,30 @@ assert_columns_follow (JdsCompareWindow *compare)
                       jds_compare_window_get_shown_frame (compare, i), expected);
       g_assert_cmpint (jds_compare_window_get_shown_frame (compare, i), ==, expected);
     }
+}
+
+/* A key press reaching the columns (the focus is in them and no speaker took it); TRUE when
+ * they handled it. */
+static gboolean
+press_columns_key (JdsCompareWindow *compare,
+                   guint             keyval,
+                   GdkModifierType   state)
+{
+  GtkWidget *columns = gtk_widget_get_parent (
+    gtk_widget_get_parent (gtk_widget_get_parent (jds_compare_window_get_speaker (compare, 0))));
+  g_assert_true (gtk_widget_get_focusable (columns));
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (columns);
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr (GObject) controller = g_list_model_get_item (controllers, i);
+      if (GTK_IS_EVENT_CONTROLLER_KEY (controller))
+        {
+          gboolean handled = FALSE;
+          g_signal_emit_by_name (controller, "key-pressed", keyval, 0, state, &handled);
+          return handled;
+        }
+    }
+  g_assert_not_reached ();
 }
 
 static void
@@ -119,6 +144,16 @@ test_compare_sound (void)
   g_assert_false (gtk_media_stream_get_playing (second));
   g_assert_nonnull (jds_clip_stream_get_silent_reason (JDS_CLIP_STREAM (first)));
   studio_test_spin (0.3);
+  g_assert_true (gtk_media_stream_get_playing (first));
+
+  /* Space pauses and plays again, like the Play button. */
+  g_assert_true (press_columns_key (compare, GDK_KEY_space, 0));
+  g_assert_false (gtk_media_stream_get_playing (first));
+  g_assert_true (press_columns_key (compare, GDK_KEY_KP_Space, 0));
+  g_assert_true (gtk_media_stream_get_playing (first));
+  g_assert_false (gtk_media_stream_get_playing (second));
+  g_assert_false (press_columns_key (compare, GDK_KEY_space, GDK_CONTROL_MASK));
+  g_assert_false (press_columns_key (compare, GDK_KEY_Return, 0));
   g_assert_true (gtk_media_stream_get_playing (first));
 
   /* Clicking the other speaker switches the sound there, where the first one was. */
