@@ -29,9 +29,18 @@ class UnifiedTimestep:
         self.t_lo = self.schedule.t_uni_of_sigma(c.sigma_min)
         self.t_hi = self.schedule.t_uni_of_sigma(c.sigma_max)
 
-    def draw(self, batch: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    def draw(self, batch: int, generator: torch.Generator | None = None,
+             low_share: float = 0.0, low_sigma: float = 1.0) -> torch.Tensor:
+        """t_uni uniform on the sampler's range; with low_share > 0 that share of the samples is
+        drawn uniformly from the low-noise end only, [t(sigma_min), t(low_sigma)] (the mapping
+        t_uni -> sigma, audio index is unchanged: only where training spends its steps)."""
         u = torch.rand(batch, generator=generator, dtype=torch.float64)
-        return self.t_lo + (self.t_hi - self.t_lo) * u
+        t = self.t_lo + (self.t_hi - self.t_lo) * u
+        if low_share > 0.0:
+            t_low = self.schedule.t_uni_of_sigma(low_sigma)
+            low = torch.rand(batch, generator=generator, dtype=torch.float64) < low_share
+            t = torch.where(low, self.t_lo + (t_low - self.t_lo) * u, t)
+        return t
 
     def sigma(self, t_uni: torch.Tensor) -> torch.Tensor:
         return torch.exp(self.p_mean + self.p_std * torch.special.ndtri(t_uni.double()))

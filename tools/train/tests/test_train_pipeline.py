@@ -49,6 +49,29 @@ class Objective(unittest.TestCase):
         _, ends, _ = self.ts.point(torch.tensor([self.ts.t_lo, self.ts.t_hi], dtype=torch.float64))
         self.assertEqual(ends.tolist(), [0, 999])
 
+    def test_low_noise_share_moves_draws_to_the_low_end_only(self):
+        n = 20000
+        plain = self.ts.sigma(self.ts.draw(n, torch.Generator().manual_seed(3)))
+        t = self.ts.draw(n, torch.Generator().manual_seed(3), low_share=0.5, low_sigma=1.0)
+        sigma = self.ts.sigma(t)
+        self.assertTrue(bool((t >= self.ts.t_lo).all() and (t <= self.ts.t_hi).all()))
+        # P(sigma <= 1) = share + (1 - share) * P_uniform(sigma <= 1); above sigma = 1 the
+        # draw keeps its shape, only (1 - share) of it.
+        p_low = float((plain <= 1.0).double().mean())
+        self.assertAlmostEqual(p_low, 0.331, delta=0.015)    # Phi((ln 1 - 0.7) / 1.6)
+        self.assertAlmostEqual(float((sigma <= 1.0).double().mean()), 0.5 + 0.5 * p_low,
+                               delta=0.015)
+        hi_plain = float((plain > 10.0).double().mean())
+        self.assertAlmostEqual(float((sigma > 10.0).double().mean()), 0.5 * hi_plain, delta=0.01)
+        # Within the low end the draw is uniform in t_uni.
+        t_one = self.ts.schedule.t_uni_of_sigma(1.0)
+        low = t[sigma <= 1.0]
+        frac = float(((low - self.ts.t_lo) / (t_one - self.ts.t_lo) < 0.5).double().mean())
+        self.assertAlmostEqual(frac, 0.5, delta=0.02)
+        # No share: the plain draw, the same numbers.
+        torch.testing.assert_close(self.ts.draw(5, torch.Generator().manual_seed(9)),
+                                   self.ts.draw(5, torch.Generator().manual_seed(9), low_share=0.0))
+
     def test_audio_loss_is_the_epsilon_mse(self):
         a0 = torch.randn(6, 8, 5, 4, generator=self.gen, dtype=torch.float64)
         noise = torch.randn(a0.shape, generator=self.gen, dtype=torch.float64)
