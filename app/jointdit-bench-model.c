@@ -173,7 +173,10 @@ run_reference (const char *model, int steps, int threads, const char *guidance, 
       return;
     }
   ref->ran = TRUE;
-  ref->note = g_strdup_printf ("torch %s", json_object_get_string_member (obj, "torch"));
+  /* The BLAS decides the reference's speed (Debian's reference BLAS made it 4x slower). */
+  const char *blas = json_object_get_string_member_with_default (obj, "blas", "not reported");
+  ref->note = g_strdup_printf ("torch %s, BLAS %s",
+                               json_object_get_string_member (obj, "torch"), blas);
   ref->step_s = json_object_get_double_member (obj, "ms_per_step") * 1e-3;
   ref->end_to_end_s = json_object_get_double_member (obj, "end_to_end_ms") * 1e-3;
   ref->condition_s = json_object_get_double_member (obj, "condition_ms") * 1e-3;

@@ -33,6 +33,9 @@ except ImportError as exc:  # the caller reports the reference as skipped
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
+if torch is not None:
+    from jointdit_reference.blas import blas_library
+
 GUIDANCE_ATTENTION = {"cfg": "full", "joint": "block_diagonal", "joint-star": "skip"}
 
 
@@ -58,7 +61,8 @@ def bench_calls(argv: list[str]) -> int:
         audio_sample=torch.randn(b, *s["audio_latent"]),
         audio_timestep=torch.full((b,), 500),
         image_embeds=torch.randn(b, config["audio_unet"]["image_embed_dim"]))
-    print(f"torch {torch.__version__}, default model, batch {b}, best of {args.repeats}")
+    print(f"torch {torch.__version__} (BLAS {blas_library()}), default model, batch {b}, "
+          f"best of {args.repeats}")
     print(f"{'threads':>7} {'mode':>15} {'ms/call':>10}")
     with torch.no_grad():
         for threads in args.threads:
@@ -235,6 +239,7 @@ def bench_pipeline(argv: list[str]) -> int:
         end_to_end = time.perf_counter() - start
     report = {
         "torch": torch.__version__,
+        "blas": blas_library(),
         "threads": torch.get_num_threads(),
         "steps": args.steps,
         "ms_per_step": statistics.median(times["steps"]) * 1e3,

@@ -21,6 +21,7 @@ from torch.nn import functional as F
 from . import data, models, objectives, paths
 from .vae_init import pooled_colour_init
 from jointdit_reference import bundle
+from jointdit_reference.blas import blas_library, is_reference_blas
 from jointdit_reference.joint import JointDiT
 from jointdit_reference.preprocess import clip_preprocess
 from jointdit_reference.vae import AudioVAE, VideoVAE
@@ -573,7 +574,7 @@ class Run:
                  f"budget {self.args.budget_minutes} min, threads {torch.get_num_threads()}, "
                  f"out {self.out}, git {_git_revision()}")
         blas = blas_library()
-        if self.device.type == "cpu" and os.path.realpath(blas).endswith("/blas/libblas.so.3"):
+        if self.device.type == "cpu" and is_reference_blas(blas):
             self.log(f"warning: PyTorch multiplies matrices with the reference BLAS ({blas}), "
                      f"about 5x slower here than OpenBLAS; install libopenblas0-openmp "
                      f"(tools/install-dependencies does) for a model trained as far as the "
@@ -652,23 +653,6 @@ def _git_revision() -> str:
         return rev + ("-dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
-
-
-def blas_library() -> str:
-    """The BLAS library PyTorch's CPU matrix products run on, as mapped into this process.
-    Debian's torch is built against the generic libblas.so.3, so the alternative installed
-    decides: the reference BLAS ran this model's products at ~3.6 GFLOP/s on 2 cores,
-    OpenBLAS at ~80-100 (a training step 5x faster)."""
-    torch.ones(64, 64) @ torch.ones(64, 64)          # make sure the library is loaded
-    try:
-        with open("/proc/self/maps") as f:
-            paths = {line.split()[-1] for line in f if "blas" in line.rsplit("/", 1)[-1]}
-    except OSError:
-        return "unknown"
-    for path in sorted(paths):
-        if "mkl" in path or "openblas" in path or "blis" in path:
-            return os.path.realpath(path)
-    return os.path.realpath(sorted(paths)[0]) if paths else "built into torch"
 
 
 def _machine(device: torch.device) -> str:
