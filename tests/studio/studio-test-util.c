@@ -71,6 +71,25 @@ studio_test_spin (double seconds)
 }
 
 gboolean
+studio_test_send_key (GtkWidget       *widget,
+                      guint            keyval,
+                      GdkModifierType  state)
+{
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (widget);
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr (GObject) controller = g_list_model_get_item (controllers, i);
+      if (GTK_IS_EVENT_CONTROLLER_KEY (controller))
+        {
+          gboolean handled = FALSE;
+          g_signal_emit_by_name (controller, "key-pressed", keyval, 0, state, &handled);
+          return handled;
+        }
+    }
+  g_error ("%s has no key controller", G_OBJECT_TYPE_NAME (widget));
+}
+
+gboolean
 studio_test_mapped (gpointer widget)
 {
   return gtk_widget_get_mapped (widget) && gtk_widget_get_width (widget) > 0;

@@ -31,6 +31,12 @@ gboolean        studio_test_compare_done  (gpointer            compare);
 /* A mapped toplevel window of the given type, or NULL. */
 GtkWindow      *studio_test_find_toplevel (GType               type);
 
+/* A key press reaching widget's own key controller (as when the focus is in it and no child
+ * took the key); returns whether the controller handled it. */
+gboolean        studio_test_send_key      (GtkWidget          *widget,
+                                           guint               keyval,
+                                           GdkModifierType     state);
+
 /* Renders widget as it is drawn now (widget paintable → snapshot → the window's renderer);
  * NULL when it has not been drawn yet. */
 GdkTexture     *studio_test_render        (GtkWidget          *widget);

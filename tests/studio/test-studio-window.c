@@ -246,26 +246,6 @@ window_with_image (void)
   return window;
 }
 
-/* A key press as the player area's key controller sees it; TRUE when it was handled. */
-static gboolean
-send_player_key (GtkWidget       *player,
-                 guint            keyval,
-                 GdkModifierType  state)
-{
-  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (gtk_widget_get_parent (player));
-  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
-    {
-      g_autoptr (GObject) controller = g_list_model_get_item (controllers, i);
-      if (GTK_IS_EVENT_CONTROLLER_KEY (controller))
-        {
-          gboolean handled = FALSE;
-          g_signal_emit_by_name (controller, "key-pressed", keyval, 0, state, &handled);
-          return handled;
-        }
-    }
-  g_assert_not_reached ();
-}
-
 static gboolean
 stream_moved (gpointer data)
 {
@@ -425,12 +405,13 @@ test_generate_finishes (void)
   g_assert_cmpfloat_with_epsilon (jds_sync_timeline_get_position (timeline),
                                   gtk_media_stream_get_timestamp (GTK_MEDIA_STREAM (stream)) / 1e6,
                                   1e-9);
+  GtkWidget *player_area = gtk_widget_get_parent (player);
   /* Space in the player area plays and pauses; Ctrl+Space is left to others. */
-  g_assert_true (send_player_key (player, GDK_KEY_space, 0));
+  g_assert_true (studio_test_send_key (player_area, GDK_KEY_space, 0));
   g_assert_true (gtk_media_stream_get_playing (GTK_MEDIA_STREAM (stream)));
-  g_assert_false (send_player_key (player, GDK_KEY_space, GDK_CONTROL_MASK));
+  g_assert_false (studio_test_send_key (player_area, GDK_KEY_space, GDK_CONTROL_MASK));
   g_assert_true (gtk_media_stream_get_playing (GTK_MEDIA_STREAM (stream)));
-  g_assert_true (send_player_key (player, GDK_KEY_space, 0));
+  g_assert_true (studio_test_send_key (player_area, GDK_KEY_space, 0));
   g_assert_false (gtk_media_stream_get_playing (GTK_MEDIA_STREAM (stream)));
 
   /* Copy Frame puts the current frame, at its generated size, on the clipboard. */
