@@ -41,8 +41,8 @@ MOTION_BUCKET = 127.0
 # for 576x1024 latents) sigma < 0.5 is 19 % of the steps, and the fourth run's video UNet still
 # left 85 % of the noise at sigma 0.05 and 44 % at 0.5, so its samples ended as coloured noise
 # (resources/models/README.md). Continuing that UNet 500 steps with sigma <= 1 only took those
-# to 72 % / 32 %, against 82 % / 39 % with the usual draw, at the cost of 0.12 -> 0.12 at
-# sigma 2 and 0.020 -> 0.034 at sigma 10 (relative errors, 4 fixed clips).
+# to 72 % / 32 %, against 82 % / 39 % with the usual draw, at the cost of 12 % against 11 %
+# at sigma 2 and 3.4 % against 2.0 % at sigma 10 (relative errors, 4 fixed clips).
 LOW_NOISE_SHARE = 0.5
 BUNDLE_NAME = "default.safetensors"
 BASELINE_NAME = "baseline-no-joint-block.safetensors"
