@@ -5,14 +5,17 @@ the reference BLAS ran the default model's products at ~3.6 GFLOP/s on this proj
 machine, OpenBLAS at 80-100 (a training step 5x faster, a reference denoiser call 4x). Training
 logs and benchmark tables name it, so numbers from different BLAS are never compared unawares.
 """
+import functools
 import os
 
 import torch
 
 
+@functools.lru_cache(maxsize=None)
 def blas_library() -> str:
     """The BLAS shared library mapped into this process ("built into torch" when none is, as
-    with MKL linked statically); the path with symbolic links resolved."""
+    with MKL linked statically); the path with symbolic links resolved. Found out once per
+    process (the training run asks for its warning and again for the provenance)."""
     torch.ones(64, 64) @ torch.ones(64, 64)          # make sure the library is loaded
     try:
         with open("/proc/self/maps") as f:
