@@ -1,8 +1,8 @@
 /* test-studio-compare-sound.c — sound in the compare window: one column at a time is audible
  * (marked, its speaker on), Play plays only that clip, every column shows the frame of the
  * audible clip's audio clock, and switching the audible column carries position and playing
- * over; Space in the columns plays and pauses. Runs on the silent clock (JDS_AUDIO_DEVICE=none: no device
- * is opened). */
+ * over; Space in the columns plays and pauses. Runs on the silent clock
+ * (JDS_AUDIO_DEVICE=none: no device is opened). */
 #include <locale.h>
 #include <string.h>
 
