@@ -27,6 +27,9 @@
 
 #define DEFAULT_GUIDANCE JD_GUIDANCE_JOINT
 #define DEFAULT_OMEGA    2.0
+/* ω_v at the first frame: 0, a ramp up to ω at the last frame as Stable Video Diffusion samples
+ * (DESIGN.md §5), which keeps the first frame true to the picture. */
+#define DEFAULT_OMEGA_FIRST 0.0
 
 typedef struct {
   /* options as given */
@@ -39,6 +42,7 @@ typedef struct {
   int            steps;
   JdGuidanceMode guidance_mode;
   double         omega_video;
+  double         omega_video_first;
   double         omega_audio;
   guint64        seed;
   JdDevice       device;
@@ -117,7 +121,8 @@ output_kind (const char *path)
 static int
 parse_arguments (Generate *g, int argc, char **argv)
 {
-  char *steps = NULL, *guidance = NULL, *omega = NULL, *omega_audio = NULL, *seed = NULL;
+  char *steps = NULL, *guidance = NULL, *omega = NULL, *omega_first = NULL, *omega_audio = NULL;
+  char *seed = NULL;
   char *device = NULL, *threads = NULL;
   char **rest = NULL;
   const GOptionEntry entries[] = {
@@ -135,7 +140,12 @@ parse_arguments (Generate *g, int argc, char **argv)
     { "guidance", 0, 0, G_OPTION_ARG_STRING, &guidance,
       "Guidance mode: none, cfg, joint or joint-star (default joint)", "MODE" },
     { "omega", 0, 0, G_OPTION_ARG_STRING, &omega,
-      "Guidance scale ω of the video, and of the sound unless --omega-audio (default 2)", "W" },
+      "Guidance scale ω of the video at its last frame, and of the sound unless --omega-audio "
+      "(default 2)", "W" },
+    { "omega-first", 0, 0, G_OPTION_ARG_STRING, &omega_first,
+      "Guidance scale of the video at its first frame, ramping linearly to --omega at the last "
+      "(default 0, as Stable Video Diffusion; give --omega's value for one scale throughout)",
+      "W" },
     { "omega-audio", 0, 0, G_OPTION_ARG_STRING, &omega_audio,
       "Guidance scale ω of the sound (default: as --omega)", "W" },
     { "seed", 0, 0, G_OPTION_ARG_STRING, &seed, "Noise seed (default: a random one)", "S" },
@@ -189,6 +199,13 @@ parse_arguments (Generate *g, int argc, char **argv)
     {
       status = jd_cli_fail (JD_EXIT_USAGE, "generate: --omega must be a number from 0 to 100, "
                                            "not “%s”", omega);
+      goto out;
+    }
+  g->omega_video_first = DEFAULT_OMEGA_FIRST;
+  if (omega_first != NULL && !parse_scale (omega_first, &g->omega_video_first))
+    {
+      status = jd_cli_fail (JD_EXIT_USAGE, "generate: --omega-first must be a number from 0 "
+                                           "to 100, not “%s”", omega_first);
       goto out;
     }
   g->omega_audio = g->omega_video;
@@ -273,6 +290,7 @@ out:
   g_free (steps);
   g_free (guidance);
   g_free (omega);
+  g_free (omega_first);
   g_free (omega_audio);
   g_free (seed);
   g_free (device);
@@ -330,7 +348,8 @@ generate_thread (gpointer user_data)
   Generate *g = user_data;
   g_autoptr (JdGuidance) guidance = jd_guidance_new ();
   jd_guidance_set_mode (guidance, g->guidance_mode);
-  if (jd_guidance_set_omega (guidance, g->omega_video, g->omega_audio, &g->error))
+  if (jd_guidance_set_omega (guidance, g->omega_video, g->omega_audio, &g->error)
+      && jd_guidance_set_video_ramp (guidance, g->omega_video_first, g->omega_video, &g->error))
     {
       JdGenerateParams params;
       jd_generate_params_init (&params);
@@ -381,6 +400,7 @@ write_outputs (Generate *g, GError **error)
         .steps = g->steps,
         .guidance_mode = jd_guidance_mode_name (g->guidance_mode),
         .omega_video = g->omega_video,
+        .omega_video_first = g->omega_video_first,
         .omega_audio = g->omega_audio,
         .model_name = info->name,
         .model_sha256 = jd_engine_get_sha256 (g->engine),
@@ -444,6 +464,7 @@ write_report (Generate *g, GError **error)
   add_int (b, "seed", (gint64) g->seed);
   add_string (b, "guidance", jd_guidance_mode_name (g->guidance_mode));
   add_double (b, "omega_video", g->omega_video);
+  add_double (b, "omega_video_first", g->omega_video_first);
   add_double (b, "omega_audio", g->omega_audio);
   add_string (b, "device", jd_device_name (g->device));
   add_string (b, "backend", info->backend);

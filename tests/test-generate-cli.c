@@ -193,6 +193,8 @@ test_all_outputs (void)
   g_assert_cmpstr (json_object_get_string_member (settings, "guidance"), ==, "cfg");
   g_assert_cmpfloat (json_object_get_double_member (settings, "omega_video"), ==, 1.5);
   g_assert_cmpfloat (json_object_get_double_member (settings, "omega_audio"), ==, 0.5);
+  /* By default ω_v ramps from 0 at the first frame (SVD's sampling). */
+  g_assert_cmpfloat (json_object_get_double_member (settings, "omega_video_first"), ==, 0.0);
   g_assert_cmpstr (json_object_get_string_member (settings, "model_name"), ==, "parity");
   const char *sha256 = json_object_get_string_member (settings, "model_sha256");
   g_assert_cmpuint (strlen (sha256), ==, 64);
@@ -228,6 +230,9 @@ test_all_outputs (void)
       g_assert_cmpstr (json_object_get_string_member (tags, "jointdit_seed"), ==, "7");
       g_assert_cmpstr (json_object_get_string_member (tags, "jointdit_steps"), ==, "2");
       g_assert_cmpstr (json_object_get_string_member (tags, "jointdit_guidance"), ==, "cfg");
+      g_assert_cmpstr (json_object_get_string_member (tags, "jointdit_omega_video"), ==, "1.5");
+      g_assert_cmpstr (json_object_get_string_member (tags, "jointdit_omega_video_first"), ==,
+                       "0");
       g_assert_cmpstr (json_object_get_string_member (tags, "jointdit_model_sha256"), ==,
                        sha256);
     }
@@ -276,6 +281,43 @@ test_output_kinds (void)
   run_clear (&run);
   g_autofree char *default_mp4 = g_build_filename (folder, "grey.mp4", NULL);
   g_assert_true (g_file_test (default_mp4, G_FILE_TEST_IS_REGULAR));
+  remove_tree (folder);
+}
+
+/* --omega-first sets ω_v of the first frame, from which it ramps to --omega: the default ramp
+ * (from 0) and one scale throughout (--omega-first = --omega) make different clips, and the
+ * report says which was used. */
+static void
+test_omega_ramp (void)
+{
+  g_autofree char *folder = make_folder ();
+  g_autofree char *picture = picture_path ("progressive.jpg");
+  const char *const names[2] = { "ramp", "flat" };
+  g_autofree char *frame[2] = { NULL, NULL };
+  gsize size[2];
+  for (int i = 0; i < 2; i++)
+    {
+      g_autofree char *report = g_strdup_printf ("%s.json", names[i]);
+      Run run;
+      if (i == 0)
+        generate_in (&run, folder, picture, "-o", names[i], "--report", report, "--seed", "5",
+                     "--guidance", "cfg", "--omega", "3", NULL);
+      else
+        generate_in (&run, folder, picture, "-o", names[i], "--report", report, "--seed", "5",
+                     "--guidance", "cfg", "--omega", "3", "--omega-first", "3", NULL);
+      g_assert_cmpint (run.status, ==, 0);
+      run_clear (&run);
+      g_autofree char *report_path = g_build_filename (folder, report, NULL);
+      g_autoptr (JsonParser) parser = json_parser_new ();
+      JsonObject *settings = json_object_get_object_member (read_json (report_path, parser),
+                                                            "settings");
+      g_assert_cmpfloat (json_object_get_double_member (settings, "omega_video_first"), ==,
+                         i == 0 ? 0.0 : 3.0);
+      g_assert_cmpfloat (json_object_get_double_member (settings, "omega_video"), ==, 3.0);
+      g_autofree char *last = g_build_filename (folder, names[i], "00004.png", NULL);
+      g_assert_true (g_file_get_contents (last, &frame[i], &size[i], NULL));
+    }
+  g_assert_true (size[0] != size[1] || memcmp (frame[0], frame[1], size[0]) != 0);
   remove_tree (folder);
 }
 
@@ -414,6 +456,7 @@ test_usage_errors (void)
     { "--guidance", "strong", "--guidance" },
     { "--omega", "-1", "--omega" },
     { "--omega-audio", "nan", "--omega-audio" },
+    { "--omega-first", "-2", "--omega-first" },
     { "--seed", "-5", "--seed" },
     { "--device", "tpu", "--device" },
     { "--threads", "x", "--threads" },
@@ -457,6 +500,7 @@ main (int argc, char **argv)
   jointdit = g_canonicalize_filename (argv[1], NULL);
   g_test_add_func ("/generate-cli/all-outputs", test_all_outputs);
   g_test_add_func ("/generate-cli/output-kinds", test_output_kinds);
+  g_test_add_func ("/generate-cli/omega-ramp", test_omega_ramp);
   g_test_add_func ("/generate-cli/default-model", test_default_model);
   g_test_add_func ("/generate-cli/picture-formats", test_picture_formats);
   g_test_add_func ("/generate-cli/bad-pictures", test_bad_pictures);

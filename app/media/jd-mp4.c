@@ -359,22 +359,24 @@ set_metadata (Mp4Writer *w)
     return;
   AVDictionary **tags = &w->muxer->metadata;
   char seed[32], steps[16], omega_video[G_ASCII_DTOSTR_BUF_SIZE],
-    omega_audio[G_ASCII_DTOSTR_BUF_SIZE];
+    omega_video_first[G_ASCII_DTOSTR_BUF_SIZE], omega_audio[G_ASCII_DTOSTR_BUF_SIZE];
   g_snprintf (seed, sizeof seed, "%" G_GUINT64_FORMAT, s->seed);
   g_snprintf (steps, sizeof steps, "%d", s->steps);
   g_ascii_dtostr (omega_video, sizeof omega_video, s->omega_video);
+  g_ascii_dtostr (omega_video_first, sizeof omega_video_first, s->omega_video_first);
   g_ascii_dtostr (omega_audio, sizeof omega_audio, s->omega_audio);
   set_tag (tags, "jointdit_seed", seed);
   set_tag (tags, "jointdit_steps", steps);
   set_tag (tags, "jointdit_guidance", s->guidance_mode);
   set_tag (tags, "jointdit_omega_video", omega_video);
+  set_tag (tags, "jointdit_omega_video_first", omega_video_first);
   set_tag (tags, "jointdit_omega_audio", omega_audio);
   set_tag (tags, "jointdit_model", s->model_name);
   set_tag (tags, "jointdit_model_sha256", s->model_sha256);
   g_autofree char *comment = g_strdup_printf (
-    "JointDiT: seed %s, %s steps, guidance %s, omega video %s, audio %s, model %s", seed, steps,
-    s->guidance_mode != NULL ? s->guidance_mode : "?", omega_video, omega_audio,
-    s->model_name != NULL ? s->model_name : "?");
+    "JointDiT: seed %s, %s steps, guidance %s, omega video %s to %s, audio %s, model %s", seed,
+    steps, s->guidance_mode != NULL ? s->guidance_mode : "?", omega_video_first, omega_video,
+    omega_audio, s->model_name != NULL ? s->model_name : "?");
   set_tag (tags, "comment", comment);
 }
 

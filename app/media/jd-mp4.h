@@ -25,15 +25,17 @@
 G_BEGIN_DECLS
 
 /* The generation settings stored in the MP4 metadata as jointdit_seed, jointdit_steps,
- * jointdit_guidance, jointdit_omega_video, jointdit_omega_audio, jointdit_model and
- * jointdit_model_sha256 (numbers in C-locale notation, whatever the process locale), plus a
- * readable summary in the standard "comment" tag. Strings may be NULL (the key is left out). */
+ * jointdit_guidance, jointdit_omega_video, jointdit_omega_video_first, jointdit_omega_audio,
+ * jointdit_model and jointdit_model_sha256 (numbers in C-locale notation, whatever the process
+ * locale), plus a readable summary in the standard "comment" tag. Strings may be NULL (the key is
+ * left out). */
 typedef struct
 {
   guint64     seed;
   int         steps;
   const char *guidance_mode;  /* e.g. "full" or "joint" */
-  double      omega_video;    /* guidance scale ω for the video branch */
+  double      omega_video;    /* guidance scale ω for the video branch (at its last frame) */
+  double      omega_video_first; /* ω_v at the first frame (ramping linearly to omega_video) */
   double      omega_audio;    /* guidance scale ω for the audio branch */
   const char *model_name;
   const char *model_sha256;   /* lower-case hex digest of the model bundle */

@@ -60,8 +60,11 @@ sync_guidance (JdsApplication *self)
   jd_guidance_mode_parse (mode_name, &mode);
   /* The sampler takes a snapshot at each step, so this steers a running generation. */
   jd_guidance_set_mode (guidance, mode);
-  jd_guidance_set_omega (guidance, g_settings_get_double (self->settings, "omega-video"),
+  double omega_video = g_settings_get_double (self->settings, "omega-video");
+  jd_guidance_set_omega (guidance, omega_video,
                          g_settings_get_double (self->settings, "omega-audio"), NULL);
+  if (g_settings_get_boolean (self->settings, "omega-video-ramp"))
+    jd_guidance_set_video_ramp (guidance, 0.0, omega_video, NULL);
 }
 
 static void

@@ -15,6 +15,7 @@
 #include "jds-canvas.h"
 #include "jds-clip-stream.h"
 #include "jds-config.h"
+#include "jds-keys.h"
 #include "jds-result.h"
 #include "jds-sound.h"
 
@@ -248,8 +249,7 @@ on_columns_key (GtkEventControllerKey *controller,
                 GdkModifierType        state,
                 JdsCompareWindow      *self)
 {
-  if ((keyval != GDK_KEY_space && keyval != GDK_KEY_KP_Space)
-      || (state & gtk_accelerator_get_default_mod_mask ()) != 0)
+  if (!jds_key_is_play_pause (keyval, state))
     return FALSE;
   gtk_widget_activate_action (GTK_WIDGET (self), "compare.play", NULL);
   return TRUE;
@@ -402,14 +402,18 @@ on_failed (JdsWorker        *worker,
   update_status (self);
 }
 
+/* ramp: ω_v grows from 0 at the first frame to omega_video at the last, as in the main window. */
 static JdGuidance *
 guidance_for (JdGuidanceMode mode,
               double         omega_video,
-              double         omega_audio)
+              double         omega_audio,
+              gboolean       ramp)
 {
   JdGuidance *guidance = jd_guidance_new ();
   jd_guidance_set_mode (guidance, mode);
   jd_guidance_set_omega (guidance, omega_video, omega_audio, NULL);
+  if (ramp)
+    jd_guidance_set_video_ramp (guidance, 0.0, omega_video, NULL);
   return guidance;
 }
 
@@ -429,6 +433,7 @@ jds_compare_window_start (JdsCompareWindow *self,
   jd_guidance_mode_parse (mode_name, &mode);
   double omega_video = g_settings_get_double (settings, "omega-video");
   double omega_audio = g_settings_get_double (settings, "omega-audio");
+  gboolean ramp = g_settings_get_boolean (settings, "omega-video-ramp");
 
   g_autoptr (GArray) values = g_array_new (FALSE, FALSE, sizeof (double));
   if (kind == JDS_COMPARE_OMEGA)
@@ -472,7 +477,7 @@ jds_compare_window_start (JdsCompareWindow *self,
         g_autofree char *title = g_strdup_printf ("ω %.1f · %s", omega, mode_label (mode));
         add_column (self, title);
         jds_worker_generate_full (worker, self->image, self->image_name, steps, seed,
-                                  guidance_for (mode, omega, audio), self->batch);
+                                  guidance_for (mode, omega, audio, ramp), self->batch);
       }
   else
     for (int m = 0; m < JD_GUIDANCE_MODE_COUNT; m++)
@@ -480,7 +485,8 @@ jds_compare_window_start (JdsCompareWindow *self,
         g_autofree char *title = g_strdup_printf ("%s · ω %.1f", mode_label (m), omega_video);
         add_column (self, title);
         jds_worker_generate_full (worker, self->image, self->image_name, steps, seed,
-                                  guidance_for (m, omega_video, omega_audio), self->batch);
+                                  guidance_for (m, omega_video, omega_audio, ramp),
+                                  self->batch);
       }
   update_status (self);
   return TRUE;

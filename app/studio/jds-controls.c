@@ -21,6 +21,7 @@ struct _JdsControls
   GtkAdjustment *omega_audio_adjustment;
   GtkToggleButton *link_button;
   GtkWidget     *omega_audio_row;
+  GtkSwitch     *ramp_switch;
   GtkAdjustment *steps_adjustment;
   GtkAdjustment *seed_adjustment;
   AdwComboRow   *seed_policy_row;
@@ -185,6 +186,8 @@ jds_controls_bind_settings (JdsControls *self,
                    G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (settings, "omega-linked", self->link_button, "active",
                    G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (settings, "omega-video-ramp", self->ramp_switch, "active",
+                   G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (settings, "steps", self->steps_adjustment, "value", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (settings, "seed", self->seed_adjustment, "value", G_SETTINGS_BIND_DEFAULT);
 
@@ -322,6 +325,7 @@ jds_controls_class_init (JdsControlsClass *klass)
   gtk_widget_class_bind_template_child (widget_class, JdsControls, omega_audio_adjustment);
   gtk_widget_class_bind_template_child (widget_class, JdsControls, link_button);
   gtk_widget_class_bind_template_child (widget_class, JdsControls, omega_audio_row);
+  gtk_widget_class_bind_template_child (widget_class, JdsControls, ramp_switch);
   gtk_widget_class_bind_template_child (widget_class, JdsControls, steps_adjustment);
   gtk_widget_class_bind_template_child (widget_class, JdsControls, seed_adjustment);
   gtk_widget_class_bind_template_child (widget_class, JdsControls, seed_policy_row);

@@ -56,9 +56,16 @@ jds_history_row_new (JdsResult *result)
   char seed[32];
   g_snprintf (seed, sizeof seed, "%" G_GUINT64_FORMAT, result->seed);
   g_autofree char *title = g_strdup_printf (_("Seed %s · %s"), seed, mode_label (result->mode));
-  g_autofree char *subtitle = g_strdup_printf (_("ω %.1f / %.1f · %d steps · %s"),
-                                               result->omega_video, result->omega_audio,
-                                               result->steps, result->source_name);
+  g_autofree char *subtitle = NULL;
+  if (result->omega_video_first != result->omega_video)
+    /* Translators: guidance of a clip in the history: the picture's ω ramping from the first
+     * frame to the last, the sound's ω, the steps and the picture's name */
+    subtitle = g_strdup_printf (_("ω %.1f→%.1f / %.1f · %d steps · %s"),
+                                result->omega_video_first, result->omega_video,
+                                result->omega_audio, result->steps, result->source_name);
+  else
+    subtitle = g_strdup_printf (_("ω %.1f / %.1f · %d steps · %s"), result->omega_video,
+                                result->omega_audio, result->steps, result->source_name);
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self), title);
   adw_action_row_set_subtitle (ADW_ACTION_ROW (self), subtitle);
   return GTK_WIDGET (self);

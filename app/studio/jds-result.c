@@ -57,3 +57,18 @@ jds_result_unref (JdsResult *result)
 {
   g_atomic_rc_box_release_full (result, jds_result_clear);
 }
+
+JdMediaSettings
+jds_result_media_settings (const JdsResult *result)
+{
+  return (JdMediaSettings) {
+    .seed = result->seed,
+    .steps = result->steps,
+    .guidance_mode = jd_guidance_mode_name (result->mode),
+    .omega_video = result->omega_video,
+    .omega_video_first = result->omega_video_first,
+    .omega_audio = result->omega_audio,
+    .model_name = result->model_name,
+    .model_sha256 = result->model_sha256,
+  };
+}

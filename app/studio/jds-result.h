@@ -3,6 +3,7 @@
 #pragma once
 
 #include "jointdit.h"
+#include "jd-mp4.h"
 #include "jds-frames.h"
 
 G_BEGIN_DECLS
@@ -16,7 +17,8 @@ typedef struct
   guint64         seed;
   int             steps;
   JdGuidanceMode  mode;
-  double          omega_video;
+  double          omega_video;     /* ω_v at the last frame */
+  double          omega_video_first; /* ω_v at the first frame (a linear ramp between) */
   double          omega_audio;
   char           *model_name;
   char           *model_sha256;
@@ -32,6 +34,8 @@ JdsResult *jds_result_new   (JdResult        *clip,
                              const JdsFrames *last_preview);
 JdsResult *jds_result_ref   (JdsResult       *result);
 void       jds_result_unref (JdsResult       *result);
+/* The settings that made it, as export writes them into the file's metadata. */
+JdMediaSettings jds_result_media_settings (const JdsResult *result);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (JdsResult, jds_result_unref)
 

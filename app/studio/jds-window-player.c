@@ -7,6 +7,7 @@
 #include <glib/gstdio.h>
 
 #include "jd-export.h"
+#include "jds-keys.h"
 #include "jds-sound.h"
 
 static void
@@ -116,8 +117,7 @@ on_player_key (GtkEventControllerKey *controller,
                GdkModifierType        state,
                JdsWindow             *self)
 {
-  if ((keyval == GDK_KEY_space || keyval == GDK_KEY_KP_Space)
-      && (state & gtk_accelerator_get_default_mod_mask ()) == 0)
+  if (jds_key_is_play_pause (keyval, state))
     {
       _jds_window_player_toggle (self);
       return TRUE;
@@ -153,15 +153,7 @@ export_for_drag (JdsWindow *self)
   g_autofree char *name = jd_export_suggest_name (self->result->source_name, self->result->seed,
                                                   JD_EXPORT_MP4);
   g_autofree char *path = g_build_filename (folder, name, NULL);
-  JdMediaSettings settings = {
-    .seed = self->result->seed,
-    .steps = self->result->steps,
-    .guidance_mode = jd_guidance_mode_name (self->result->mode),
-    .omega_video = self->result->omega_video,
-    .omega_audio = self->result->omega_audio,
-    .model_name = self->result->model_name,
-    .model_sha256 = self->result->model_sha256,
-  };
+  JdMediaSettings settings = jds_result_media_settings (self->result);
   g_autoptr (GError) error = NULL;
   if (!jd_export_result (self->result->clip, &settings, path, NULL, &error))
     {

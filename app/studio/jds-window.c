@@ -341,6 +341,9 @@ on_history_activated (GtkListBox    *list,
   g_settings_set_boolean (self->settings, "omega-linked",
                           result->omega_video == result->omega_audio);
   g_settings_set_double (self->settings, "omega-video", result->omega_video);
+  if (result->omega_video > 0.0)
+    g_settings_set_boolean (self->settings, "omega-video-ramp",
+                            result->omega_video_first != result->omega_video);
   g_settings_set_double (self->settings, "omega-audio", result->omega_audio);
   g_settings_set_int (self->settings, "steps", result->steps);
   g_settings_set_uint (self->settings, "seed", (guint) result->seed);

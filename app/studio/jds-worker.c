@@ -353,7 +353,8 @@ run_generation (JdsWorker *self,
   result->seed = job->seed;
   result->steps = job->steps;
   result->mode = snapshot.mode;
-  result->omega_video = snapshot.omega_video_first;
+  result->omega_video = snapshot.omega_video_last;
+  result->omega_video_first = snapshot.omega_video_first;
   result->omega_audio = snapshot.omega_audio;
   result->model_name = g_strdup (info->name);
   return result;
@@ -377,15 +378,7 @@ run_export (JdsWorker *self,
       if (result->model_sha256 == NULL && self->engine != NULL
           && g_strcmp0 (result->model_name, jd_engine_get_info (self->engine)->name) == 0)
         result->model_sha256 = g_strdup (jd_engine_get_sha256 (self->engine));
-      JdMediaSettings settings = {
-        .seed = result->seed,
-        .steps = result->steps,
-        .guidance_mode = jd_guidance_mode_name (result->mode),
-        .omega_video = result->omega_video,
-        .omega_audio = result->omega_audio,
-        .model_name = result->model_name,
-        .model_sha256 = result->model_sha256,
-      };
+      JdMediaSettings settings = jds_result_media_settings (result);
       jd_export_result (result->clip, &settings, job->path, NULL, &error);
       event->result = jds_result_ref (result);
     }

@@ -56,6 +56,7 @@ static const JdMediaSettings settings = {
   .steps = 25,
   .guidance_mode = "joint",
   .omega_video = 7.5,
+  .omega_video_first = 0.125,
   .omega_audio = 2.25,
   .model_name = "jointdit-tiny",
   .model_sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
@@ -72,13 +73,15 @@ assert_tags (JsonNode *root)
   g_assert_cmpstr (json_object_get_string_member (tags, "jointdit_steps"), ==, "25");
   g_assert_cmpstr (json_object_get_string_member (tags, "jointdit_guidance"), ==, "joint");
   g_assert_cmpstr (json_object_get_string_member (tags, "jointdit_omega_video"), ==, "7.5");
+  g_assert_cmpstr (json_object_get_string_member (tags, "jointdit_omega_video_first"), ==,
+                   "0.125");
   g_assert_cmpstr (json_object_get_string_member (tags, "jointdit_omega_audio"), ==, "2.25");
   g_assert_cmpstr (json_object_get_string_member (tags, "jointdit_model"), ==, "jointdit-tiny");
   g_assert_cmpstr (json_object_get_string_member (tags, "jointdit_model_sha256"), ==,
                    settings.model_sha256);
   const char *comment = json_object_get_string_member (tags, "comment");
   g_assert_nonnull (comment);
-  g_assert_nonnull (strstr (comment, "omega video 7.5, audio 2.25"));
+  g_assert_nonnull (strstr (comment, "omega video 0.125 to 7.5, audio 2.25"));
 }
 
 /* Checks the streams ffprobe sees; returns the video duration in seconds. */

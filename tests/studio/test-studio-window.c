@@ -162,6 +162,22 @@ find_omega_adjustment (GtkWidget *root,
   return result;
 }
 
+/* The first widget of `type` under `root`, depth first. */
+static GtkWidget *
+find_descendant (GtkWidget *root,
+                 GType      type)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type))
+    return root;
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_descendant (c, type);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
 static void
 test_controls_settings (void)
 {
@@ -196,8 +212,19 @@ test_controls_settings (void)
   JdGuidanceSnapshot snapshot =
     jd_guidance_snapshot (jds_worker_get_guidance (jds_application_get_worker (app)));
   g_assert_cmpint (snapshot.mode, ==, JD_GUIDANCE_CFG);
-  g_assert_cmpfloat (snapshot.omega_video_first, ==, 3.5);
+  /* The picture's ω ramps from 0 at the first frame by default (SVD's sampling)... */
+  g_assert_cmpfloat (snapshot.omega_video_first, ==, 0.0);
+  g_assert_cmpfloat (snapshot.omega_video_last, ==, 3.5);
   g_assert_cmpfloat (snapshot.omega_audio, ==, 1.25);
+  /* ...and the "Ramp Picture ω" switch makes it one scale throughout. */
+  GtkSwitch *ramp = GTK_SWITCH (find_descendant (controls, GTK_TYPE_SWITCH));
+  g_assert_true (gtk_switch_get_active (ramp));
+  gtk_switch_set_active (ramp, FALSE);
+  g_assert_false (g_settings_get_boolean (settings, "omega-video-ramp"));
+  snapshot = jd_guidance_snapshot (jds_worker_get_guidance (jds_application_get_worker (app)));
+  g_assert_cmpfloat (snapshot.omega_video_first, ==, 3.5);
+  g_assert_cmpfloat (snapshot.omega_video_last, ==, 3.5);
+  g_settings_reset (settings, "omega-video-ramp");
 
   /* The dice picks a seed in range and writes it to the settings. */
   g_settings_set_uint (settings, "seed", 0);
@@ -954,6 +981,7 @@ test_compare (void)
   JdsResult *b = jds_compare_window_get_result (compare, 1);
   g_assert_cmpfloat (a->omega_video, ==, 0.5);
   g_assert_cmpfloat (b->omega_video, ==, 3.0);
+  g_assert_cmpfloat (b->omega_video_first, ==, 0.0);   /* the window's ramp, on by default */
   g_assert_cmpuint (a->seed, ==, 77);
   g_assert_cmpuint (b->seed, ==, 77);
   /* Different guidance, different clips, from one image and seed. */
@@ -1033,6 +1061,8 @@ test_translation (void)
   g_assert_cmpstr (g_dgettext ("jointdit-studio", "No sound device: playing silently"), ==,
                    german ? "Kein Audiogerät: Wiedergabe ohne Ton"
                           : "No sound device: playing silently");
+  g_assert_cmpstr (g_dgettext ("jointdit-studio", "Ramp Picture ω"), ==,
+                   german ? "Bild-ω ansteigen lassen" : "Ramp Picture ω");
   /* The import dialog's and the compare window's. */
   g_assert_cmpstr (g_dgettext ("jointdit-studio", "Import Checkpoints…"), ==,
                    german ? "Checkpoints importieren …" : "Import Checkpoints…");

@@ -5,7 +5,9 @@
       [--baseline B] [--cli build/app/jointdit] [--count 6] [--steps 25]
 
 For held-out world clips (seeds >= 1,000,000, scenes bounce and strike) it runs
-`jointdit generate IMAGE --guidance joint-star --omega 2 --steps N` and reports, per clip and as
+`jointdit generate IMAGE --guidance joint-star --omega 2 --steps N` (the picture's omega ramping
+from 0 at the first frame, the CLI's default; --omega-first W for another start) and reports,
+per clip and as
 medians: PSNR of frame 0 against the input picture; motion (mean absolute change between
 consecutive frames, 0..255) against the ground truth clip's; audio onset times (spectral flux of
 the WAV) against the truth's event times (the nearest onset per event, within 200 ms); and the
@@ -78,7 +80,7 @@ def best_lag(audio_env, video_env, max_lag=4):
     return best, best_c
 
 
-def check(cli, model, scene, seed, steps, work, guidance, omega):
+def check(cli, model, scene, seed, steps, work, guidance, omega, omega_first):
     clip = work / f"{scene}-{seed}"
     subprocess.run([sys.executable, str(ROOT / "tools" / "worldgen.py"), "--scene", scene,
                     "--seed", str(seed), "--out", str(clip)], check=True, capture_output=True)
@@ -86,7 +88,8 @@ def check(cli, model, scene, seed, steps, work, guidance, omega):
     out = work / f"{scene}-{seed}-{pathlib.Path(model).stem}"
     t0 = time.time()
     subprocess.run([cli, "generate", "--model", str(model), "--steps", str(steps),
-                    "--guidance", guidance, "--omega", str(omega), "--seed", "1",
+                    "--guidance", guidance, "--omega", str(omega),
+                    "--omega-first", str(omega_first), "--seed", "1",
                     "--frames", str(out) + "-frames", "-o", str(out) + ".wav",
                     str(clip / "image.png")], check=True, capture_output=True)
     seconds = time.time() - t0
@@ -130,6 +133,7 @@ def main():
     p.add_argument("--steps", type=int, default=25)
     p.add_argument("--guidance", default="joint-star")
     p.add_argument("--omega", type=float, default=2.0)
+    p.add_argument("--omega-first", type=float, default=0.0)
     p.add_argument("--keep", help="keep the clips in this folder")
     args = p.parse_args()
     work = pathlib.Path(args.keep or tempfile.mkdtemp())
@@ -141,7 +145,7 @@ def main():
         for i in range(args.count):
             scene = ("bounce", "strike")[i % 2]
             rows.append(check(args.cli, model, scene, 1_000_000 + i, args.steps, work,
-                              args.guidance, args.omega))
+                              args.guidance, args.omega, args.omega_first))
             print(json.dumps(rows[-1]), flush=True)
         med = {k: statistics.median([r[k] for r in rows if r[k] is not None] or [float("nan")])
                for k in ("psnr0", "motion", "motion_truth", "onset_error_ms", "av_lag_frames",
