@@ -187,15 +187,31 @@ class TinyRun(unittest.TestCase):
             self.assertIn(key, prov)
         self.assertLess(prov["world"]["seeds"][1], data.TRAIN_SEED_LIMIT)
         self.assertEqual(prov["stages"]["joint"]["steps"], 3)
-        # the trained gates are not zero; the baseline's are, and only they differ
+        # The trained gates are not zero; the baseline's are. The joint stage trained the
+        # experts too: the baseline has them as the unimodal stage left them. All else is equal.
         _, base = bundle.read_bundle(self.out / train_run.BASELINE_NAME)
+        state = self.out / "state"
+        alone, joint = torch.load(state / "unimodal.pt"), torch.load(state / "joint.pt")
+        prefixes = {"video.unet.": "video_unet", "audio.unet.": "audio_unet"}
+        moved = total = 0
         for name, t in tensors.items():
+            prefix = next((p for p in prefixes if name.startswith(p)), None)
             if name.startswith("joint.") and "_modulation." in name:
                 self.assertEqual(float(base[name].abs().max()), 0.0)
                 if name.endswith("weight"):
                     self.assertGreater(float(t.abs().max()), 0.0, name)
+            elif prefix is not None:
+                key = name[len(prefix):]
+                before, after = alone[prefixes[prefix]][key], joint[prefixes[prefix]][key]
+                self.assertTrue(torch.equal(base[name], before.to(torch.float16)), name)
+                self.assertTrue(torch.equal(t, after.to(torch.float16)), name)
+                moved += not torch.equal(before, after)
+                total += 1
             else:
                 self.assertTrue(torch.equal(base[name], t), name)
+        self.assertGreater(moved, total // 2)
+        base_config, _ = bundle.read_bundle(self.out / train_run.BASELINE_NAME)
+        self.assertIn("unimodal stage", base_config["provenance"]["variant"])
 
     def test_condition_dropout_nulls_all_conditions_together(self):
         args = train_run.main.__globals__["argparse"].Namespace(
