@@ -189,7 +189,7 @@ class TinyRun(unittest.TestCase):
         self.assertEqual(prov["stages"]["joint"]["steps"], 3)
         # The trained gates are not zero; the baseline's are. The joint stage trained the
         # experts too: the baseline has them as the unimodal stage left them. All else is equal.
-        _, base = bundle.read_bundle(self.out / train_run.BASELINE_NAME)
+        base_config, base = bundle.read_bundle(self.out / train_run.BASELINE_NAME)
         state = self.out / "state"
         alone, joint = torch.load(state / "unimodal.pt"), torch.load(state / "joint.pt")
         prefixes = {"video.unet.": "video_unet", "audio.unet.": "audio_unet"}
@@ -210,7 +210,6 @@ class TinyRun(unittest.TestCase):
             else:
                 self.assertTrue(torch.equal(base[name], t), name)
         self.assertGreater(moved, total // 2)
-        base_config, _ = bundle.read_bundle(self.out / train_run.BASELINE_NAME)
         self.assertIn("unimodal stage", base_config["provenance"]["variant"])
 
     def test_condition_dropout_nulls_all_conditions_together(self):
