@@ -347,9 +347,13 @@ generate_thread (gpointer user_data)
 {
   Generate *g = user_data;
   g_autoptr (JdGuidance) guidance = jd_guidance_new ();
-  jd_guidance_set_mode (guidance, g->guidance_mode);
-  if (jd_guidance_set_omega (guidance, g->omega_video, g->omega_audio, &g->error)
-      && jd_guidance_set_video_ramp (guidance, g->omega_video_first, g->omega_video, &g->error))
+  JdGuidanceSnapshot settings = {
+    .mode = g->guidance_mode,
+    .omega_video_first = g->omega_video_first,
+    .omega_video_last = g->omega_video,
+    .omega_audio = g->omega_audio,
+  };
+  if (jd_guidance_set (guidance, &settings, &g->error))
     {
       JdGenerateParams params;
       jd_generate_params_init (&params);

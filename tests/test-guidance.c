@@ -54,8 +54,14 @@ test_scales (void)
 {
   g_autoptr (JdGuidance) guidance = jd_guidance_new ();
   g_autoptr (GError) error = NULL;
-  g_assert_true (jd_guidance_set_video_ramp (guidance, 0.0, 2.0, &error));
+  JdGuidanceSnapshot ramp = {
+    .mode = JD_GUIDANCE_JOINT, .omega_video_first = 0.0, .omega_video_last = 2.0,
+    .omega_audio = 2.5,
+  };
+  g_assert_true (jd_guidance_set (guidance, &ramp, &error));
   JdGuidanceSnapshot snapshot = jd_guidance_snapshot (guidance);
+  g_assert_cmpint (snapshot.mode, ==, JD_GUIDANCE_JOINT);
+  g_assert_cmpfloat (snapshot.omega_audio, ==, 2.5);
   /* SVD's ramp, diffusers' linspace(1, 3, frames) minus one */
   for (int f = 0; f < 25; f++)
     g_assert_cmpfloat (fabs (jd_guidance_video_omega (&snapshot, f, 25) - 2.0 * f / 24.0), <,
@@ -71,6 +77,30 @@ test_scales (void)
   /* a refused setting leaves the old one in place */
   snapshot = jd_guidance_snapshot (guidance);
   g_assert_cmpfloat (snapshot.omega_video_last, ==, 2.0);
+
+  /* jd_guidance_set refuses a whole setting for any bad field and keeps the old one whole */
+  g_clear_error (&error);
+  JdGuidanceSnapshot bad = ramp;
+  bad.mode = JD_GUIDANCE_CFG;
+  bad.omega_video_first = INFINITY;
+  g_assert_false (jd_guidance_set (guidance, &bad, &error));
+  g_assert_error (error, JD_ERROR, JD_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "video"));
+  g_clear_error (&error);
+  bad = ramp;
+  bad.omega_audio = -0.5;
+  g_assert_false (jd_guidance_set (guidance, &bad, &error));
+  g_assert_nonnull (strstr (error->message, "audio"));
+  g_clear_error (&error);
+  bad = ramp;
+  bad.mode = (JdGuidanceMode) JD_GUIDANCE_MODE_COUNT;
+  g_assert_false (jd_guidance_set (guidance, &bad, &error));
+  g_assert_nonnull (strstr (error->message, "mode"));
+  snapshot = jd_guidance_snapshot (guidance);
+  g_assert_cmpint (snapshot.mode, ==, JD_GUIDANCE_JOINT);
+  g_assert_cmpfloat (snapshot.omega_video_first, ==, 0.0);
+  g_assert_cmpfloat (snapshot.omega_video_last, ==, 2.0);
+  g_assert_cmpfloat (snapshot.omega_audio, ==, 2.5);
 }
 
 typedef struct {
@@ -84,8 +114,14 @@ steer (gpointer data)
   SteerJob *job = data;
   for (int k = 0; !g_atomic_int_get (&job->stop); k = (k + 1) % 1000)
     {
-      jd_guidance_set_omega (job->guidance, k, k, NULL);
-      jd_guidance_set_mode (job->guidance, k % JD_GUIDANCE_MODE_COUNT);
+      /* a mode with a ramp whose every field follows from k, as the studio's controls set them */
+      JdGuidanceSnapshot settings = {
+        .mode = k % JD_GUIDANCE_MODE_COUNT,
+        .omega_video_first = k,
+        .omega_video_last = 2 * k + 1,
+        .omega_audio = k + 0.5,
+      };
+      g_assert_true (jd_guidance_set (job->guidance, &settings, NULL));
     }
   return NULL;
 }
@@ -93,16 +129,20 @@ steer (gpointer data)
 static void
 test_steering_from_another_thread (void)
 {
-  /* Snapshots taken while another thread keeps changing ω always see a setting that was made
-   * whole: ω_v = ω_a, never one half of an update. */
+  /* Snapshots taken while another thread keeps changing the mode and the ramp always see a
+   * setting that was made whole, never the new mode with the old scales or half a ramp. */
   SteerJob job = { .guidance = jd_guidance_new () };
   GThread *thread = g_thread_new ("steer", steer, &job);
   for (int i = 0; i < 200000; i++)
     {
       JdGuidanceSnapshot snapshot = jd_guidance_snapshot (job.guidance);
-      g_assert_cmpfloat (snapshot.omega_video_first, ==, snapshot.omega_audio);
-      g_assert_cmpfloat (snapshot.omega_video_last, ==, snapshot.omega_audio);
-      g_assert_cmpint (snapshot.mode, <, JD_GUIDANCE_MODE_COUNT);
+      if (snapshot.omega_video_last == 0.0)
+        continue; /* not set yet */
+      int k = (int) snapshot.omega_video_first;
+      g_assert_cmpfloat (snapshot.omega_video_first, ==, k);
+      g_assert_cmpfloat (snapshot.omega_video_last, ==, 2 * k + 1);
+      g_assert_cmpfloat (snapshot.omega_audio, ==, k + 0.5);
+      g_assert_cmpint (snapshot.mode, ==, k % JD_GUIDANCE_MODE_COUNT);
     }
   g_atomic_int_set (&job.stop, 1);
   g_thread_join (thread);

@@ -214,9 +214,11 @@ test_guidance_formula_with_ramp (Fixture *f, gconstpointer data)
 {
   /* The returned x̂₀ is D + ω_f (D − N) per frame, ω_f ramping 0 → 2, and D + ω_a (D − N) for
    * audio, with D and N the denoiser's answers on the last step's inputs. */
-  jd_guidance_set_mode (f->guidance, JD_GUIDANCE_JOINT);
-  g_assert_true (jd_guidance_set_omega (f->guidance, 0.0, 2.5, NULL));
-  g_assert_true (jd_guidance_set_video_ramp (f->guidance, 0.0, 2.0, NULL));
+  JdGuidanceSnapshot settings = {
+    .mode = JD_GUIDANCE_JOINT, .omega_video_first = 0.0, .omega_video_last = 2.0,
+    .omega_audio = 2.5,
+  };
+  g_assert_true (jd_guidance_set (f->guidance, &settings, NULL));
   g_assert_true (run (f, 4, 5, NULL, NULL));
   const JdDenoiseRequest *last = &f->denoiser.last;
   int64_t frame_size = jd_tensor_numel (f->video) / FRAMES;

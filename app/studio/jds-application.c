@@ -58,13 +58,18 @@ sync_guidance (JdsApplication *self)
   g_autofree char *mode_name = g_settings_get_string (self->settings, "guidance-mode");
   JdGuidanceMode mode = JD_GUIDANCE_JOINT_STAR;
   jd_guidance_mode_parse (mode_name, &mode);
-  /* The sampler takes a snapshot at each step, so this steers a running generation. */
-  jd_guidance_set_mode (guidance, mode);
   double omega_video = g_settings_get_double (self->settings, "omega-video");
-  jd_guidance_set_omega (guidance, omega_video,
-                         g_settings_get_double (self->settings, "omega-audio"), NULL);
-  if (g_settings_get_boolean (self->settings, "omega-video-ramp"))
-    jd_guidance_set_video_ramp (guidance, 0.0, omega_video, NULL);
+  JdGuidanceSnapshot settings = {
+    .mode = mode,
+    .omega_video_first = g_settings_get_boolean (self->settings, "omega-video-ramp") ? 0.0
+                                                                                    : omega_video,
+    .omega_video_last = omega_video,
+    .omega_audio = g_settings_get_double (self->settings, "omega-audio"),
+  };
+  /* The sampler takes a snapshot at each step, so this steers a running generation; all of it
+   * in one call, so no step sees the new mode with the old scales or a ramp half made. The
+   * schema's ranges keep the scales valid. */
+  jd_guidance_set (guidance, &settings, NULL);
 }
 
 static void

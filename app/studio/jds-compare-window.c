@@ -410,10 +410,13 @@ guidance_for (JdGuidanceMode mode,
               gboolean       ramp)
 {
   JdGuidance *guidance = jd_guidance_new ();
-  jd_guidance_set_mode (guidance, mode);
-  jd_guidance_set_omega (guidance, omega_video, omega_audio, NULL);
-  if (ramp)
-    jd_guidance_set_video_ramp (guidance, 0.0, omega_video, NULL);
+  JdGuidanceSnapshot settings = {
+    .mode = mode,
+    .omega_video_first = ramp ? 0.0 : omega_video,
+    .omega_video_last = omega_video,
+    .omega_audio = omega_audio,
+  };
+  jd_guidance_set (guidance, &settings, NULL);
   return guidance;
 }
 

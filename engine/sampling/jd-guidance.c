@@ -76,16 +76,23 @@ check_scale (double omega, const char *which, GError **error)
 }
 
 gboolean
-jd_guidance_set_video_ramp (JdGuidance *guidance,
-                            double      omega_first,
-                            double      omega_last,
-                            GError    **error)
+jd_guidance_set (JdGuidance               *guidance,
+                 const JdGuidanceSnapshot *settings,
+                 GError                  **error)
 {
-  if (!check_scale (omega_first, "video", error) || !check_scale (omega_last, "video", error))
+  if ((unsigned) settings->mode >= JD_GUIDANCE_MODE_COUNT)
+    {
+      g_set_error (error, JD_ERROR, JD_ERROR_INVALID_ARGUMENT,
+                   "Unknown guidance mode %d (known: none, cfg, joint, joint-star)",
+                   (int) settings->mode);
+      return FALSE;
+    }
+  if (!check_scale (settings->omega_video_first, "video", error)
+      || !check_scale (settings->omega_video_last, "video", error)
+      || !check_scale (settings->omega_audio, "audio", error))
     return FALSE;
   g_mutex_lock (&guidance->lock);
-  guidance->current.omega_video_first = omega_first;
-  guidance->current.omega_video_last = omega_last;
+  guidance->current = *settings;
   g_mutex_unlock (&guidance->lock);
   return TRUE;
 }

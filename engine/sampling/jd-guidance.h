@@ -13,7 +13,9 @@
  *
  * A JdGuidance is shared between the thread that runs the sampler and the one that steers it
  * (the studio's controls): setters may be called at any time and take effect at the next step,
- * when the sampler takes a snapshot.
+ * when the sampler takes a snapshot. A change of more than one field (a mode with its scales, a
+ * ramp) goes through jd_guidance_set, which replaces everything under one lock; a sequence of the
+ * single-field setters could let one step see half of it.
  */
 #pragma once
 
@@ -61,11 +63,12 @@ gboolean        jd_guidance_set_omega  (JdGuidance    *guidance,
                                         double         omega_video,
                                         double         omega_audio,
                                         GError       **error);
-/* A linear ω_v ramp from the first frame to the last (SVD's own: 0 → 2). */
-gboolean        jd_guidance_set_video_ramp (JdGuidance *guidance,
-                                            double      omega_first,
-                                            double      omega_last,
-                                            GError    **error);
+/* Replaces every setting at once: the mode, a linear ω_v ramp from the first frame to the last
+ * (SVD's own: 0 → 2; first = last for none) and ω_a. Refused, leaving the old settings in place,
+ * when the mode is unknown or a scale is not finite and ≥ 0. */
+gboolean        jd_guidance_set        (JdGuidance               *guidance,
+                                        const JdGuidanceSnapshot *settings,
+                                        GError                  **error);
 JdGuidanceSnapshot jd_guidance_snapshot (JdGuidance   *guidance);
 
 /* Whether a step with these settings needs the negative call at all. */
