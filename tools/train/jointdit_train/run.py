@@ -59,7 +59,7 @@ EXPERT_LR = 5e-4
 # every frame: 0.133):  32 frames x 2 clips 0.083 / 0.208 / 0.318 / 0.352;  16 x 4 0.083 / 0.200
 # / 0.256 / 0.274;  8 x 8 0.072 / 0.161 / 0.217 / 0.237;  4 x 16 0.080 / 0.173 / 0.209 / 0.230.
 # More pictures per step teach it the picture sooner, and its temporal layers still generalise
-# to 32 frames (the error's part that varies across frames was lowest with 8-frame windows too).
+# to 32 frames (the error's part that varies across frames was lower with short clips too).
 UNIMODAL_VIDEO_FRAMES = 8
 BUNDLE_NAME = "default.safetensors"
 BASELINE_NAME = "baseline-no-joint-block.safetensors"

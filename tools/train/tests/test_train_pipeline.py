@@ -229,6 +229,33 @@ class TinyRun(unittest.TestCase):
         self.assertEqual(ids[:, 1].tolist(), [train_run.MOTION_BUCKET] * 3)
 
 
+    def test_unimodal_video_clips_are_the_first_frames(self):
+        # The unimodal stage may train the video UNet on a clip's first frames: the same
+        # latents, noise and conditions as the whole clip, cut to its start.
+        args = train_run.main.__globals__["argparse"].Namespace(
+            out=str(self.out), config="tiny", device="cpu", budget_minutes=2.0, max_steps=3,
+            interrupt_at=0)
+        r = train_run.Run(args)
+        timestep = objectives.UnifiedTimestep()
+        idx, keep = torch.tensor([1, 0]), torch.tensor([True, True])
+        t = torch.tensor([0.3, 0.7], dtype=torch.float64)
+        full = r.video_inputs(idx, torch.Generator().manual_seed(4), keep, t, timestep)
+        start = r.video_inputs(idx, torch.Generator().manual_seed(4), keep, t, timestep, 2)
+        x0, sample = start[0], start[2]
+        frames, channels = r.load_latents()["video"].shape[1:3]
+        self.assertGreater(frames, 2)
+        self.assertTrue(torch.equal(x0, r.load_latents()["video"][idx, :2]))
+        self.assertEqual(tuple(sample.shape[:3]), (2, 2, 2 * channels))
+        self.assertTrue(torch.equal(full[0][:, :2], x0))
+        # every frame carries the same first-frame condition, as in a whole clip
+        self.assertTrue(torch.equal(sample[:, 0, channels:], sample[:, 1, channels:]))
+        self.assertGreater(float(sample[:, :, channels:].abs().max()), 0.0)
+        done = json.loads((self.out / "state" / "unimodal.done.json").read_text())
+        used = min(train_run.UNIMODAL_VIDEO_FRAMES, frames)
+        self.assertEqual(done["batch"]["video_frames"], used)
+        self.assertEqual(done["batch"]["video"], 2 * frames // used)
+
+
 class Resume(unittest.TestCase):
     def test_interrupted_stage_resumes_where_it_stopped(self):
         with tempfile.TemporaryDirectory() as tmp:
