@@ -48,8 +48,16 @@ def write_safetensors(path: str | pathlib.Path, tensors: dict[str, torch.Tensor]
 
 def read_safetensors(path: str | pathlib.Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     raw = pathlib.Path(path).read_bytes()
+    if len(raw) < 8:
+        raise ValueError(f"{path}: not a safetensors file ({len(raw)} bytes, no header)")
     (size,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + size])
+    if 8 + size > len(raw):
+        raise ValueError(f"{path}: not a safetensors file (a {size}-byte header in a "
+                         f"{len(raw)}-byte file)")
+    try:
+        header = json.loads(raw[8:8 + size])
+    except ValueError as e:
+        raise ValueError(f"{path}: not a safetensors file (its header is not JSON: {e})") from e
     metadata = header.pop("__metadata__", {})
     base = 8 + size
     tensors = {}

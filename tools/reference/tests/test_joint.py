@@ -246,6 +246,18 @@ class Bundles(unittest.TestCase):
             self.assertEqual(back[name].dtype, t.dtype)
             self.assertTrue(torch.equal(back[name], t), name)
 
+    def test_a_broken_file_is_refused_with_a_sentence(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = pathlib.Path(tmp) / "x.safetensors"
+            bundle.write_bundle(path, {"joint": {"d_qk": 8}}, {"a": torch.ones(2)})
+            whole = path.read_bytes()
+            for raw, says in ((whole[:5], "no header"),
+                              (struct.pack("<Q", len(whole)) + whole[8:], "header in a"),
+                              (struct.pack("<Q", 4) + b"{no}" + whole[8:], "not JSON")):
+                path.write_bytes(raw)
+                with self.assertRaisesRegex(ValueError, says):
+                    bundle.read_safetensors(path)
+
     def test_random_weights_are_all_nonzero_and_seeded(self):
         _, m1 = random_model(7)
         _, m2 = random_model(7)

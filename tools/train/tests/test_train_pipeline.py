@@ -16,6 +16,7 @@ sys.path.insert(0, str(HERE))
 
 from jointdit_train import data, models, objectives  # noqa: E402
 from jointdit_train import run as train_run  # noqa: E402
+import joint_usage  # noqa: E402
 from jointdit_reference import bundle, sampling  # noqa: E402
 from jointdit_reference.joint import JointDiT  # noqa: E402
 
@@ -253,6 +254,42 @@ class TinyRun(unittest.TestCase):
         used = min(train_run.UNIMODAL_VIDEO_FRAMES, frames)
         self.assertEqual(done["batch"]["video_frames"], used)
         self.assertEqual(done["batch"]["video"], 2 * frames // used)
+
+    def test_joint_usage_sees_what_the_joint_blocks_carry(self):
+        base_path = self.out / train_run.BASELINE_NAME
+        base = joint_usage.measure(base_path, 1)
+        # Gates zero: the Joint Blocks change nothing and neither side sees the other (the
+        # partner effect only up to the rounding of a reordered batch).
+        for row in base["by_sigma"]:
+            for m in ("video", "audio"):
+                self.assertEqual(row["block_diagonal_change"][m], 0.0)
+                self.assertEqual(row["no_joint_blocks_change"][m], 0.0)
+                self.assertLess(abs(row["partner_effect"][m]), 1e-5)
+                self.assertGreater(row["error"][m], 0.0)
+        # The same bundle with random modulations: the blocks carry each side to the other.
+        config, tensors = bundle.read_bundle(base_path)
+        g = torch.Generator().manual_seed(3)
+        for name, t in tensors.items():
+            if "_modulation." in name:
+                tensors[name] = 0.5 * torch.randn(t.shape, generator=g).to(t.dtype)
+        opened_path = pathlib.Path(self.tmp.name) / "opened.safetensors"
+        config.pop("format"), config.pop("version")
+        bundle.write_bundle(opened_path, config, tensors)
+        opened = joint_usage.measure(opened_path, 1)
+        for m in ("video", "audio"):
+            self.assertGreater(max(r["block_diagonal_change"][m] for r in opened["by_sigma"]),
+                               1e-3)
+            self.assertGreater(max(r["no_joint_blocks_change"][m] for r in opened["by_sigma"]),
+                               1e-3)
+            self.assertGreater(max(abs(r["partner_effect"][m]) for r in opened["by_sigma"]),
+                               1e-4)
+        # Sensitivity: one entry per expert stage, every one measurable at the input.
+        model = JointDiT(config)
+        for m in ("video", "audio"):
+            stages = opened["expert_sensitivity"][m]
+            self.assertEqual(list(stages), model.unet(m).stage_names())
+            self.assertGreater(stages["conv_in"], 1e-3)
+        self.assertIn("| conv_in |", joint_usage.report(opened))
 
 
 class Resume(unittest.TestCase):
