@@ -27,6 +27,13 @@ typedef struct {
   int      audio_channels;
   float    mel_weight[JD_PREVIEW_MAX_CHANNELS];
   float    mel_bias;
+  /* The same maps as 1×1 convolutions on the engine's backend (jd_preview_maps_upload): a
+   * preview is computed where x̂₀ lives, and only the mapped planes (3 per frame, 1 for the mel)
+   * are copied back. */
+  JdTensor *rgb_conv_weight;   /* (3, C_v, 1, 1) */
+  JdTensor *rgb_conv_bias;     /* (3) */
+  JdTensor *mel_conv_weight;   /* (1, C_a, 1, 1) */
+  JdTensor *mel_conv_bias;     /* (1) */
 } JdPreviewMaps;
 
 struct _JdEngine {
@@ -51,10 +58,15 @@ struct _JdEngine {
 /* Reads config "preview" into maps; absent → maps->available = FALSE. */
 gboolean jd_preview_maps_read (JsonObject *root, int video_channels, int audio_channels,
                                JdPreviewMaps *maps, GError **error);
-/* Renders video x̂₀ (F, C, h, w) and audio x̂₀ (C, T, F_mel) into preview pictures (the
- * buffers are allocated into *frames and *mel, free with g_free). */
-void     jd_preview_render (const JdPreviewMaps *maps, const float *video, const int64_t *vshape,
-                            const float *audio, const int64_t *ashape, guint8 **frames,
-                            guint8 **mel);
+/* Puts the maps on the backend as constant 1×1 convolution weights (nothing when there are
+ * no maps); jd_preview_maps_clear frees them. */
+gboolean jd_preview_maps_upload (JdPreviewMaps *maps, JdBackend *backend, GError **error);
+void     jd_preview_maps_clear  (JdPreviewMaps *maps);
+/* Renders video x̂₀ (F, C, h, w) and audio x̂₀ (C, T, F_mel), tensors on the backend the maps
+ * were uploaded to, into RGBA preview pictures: frames F × h × w, mel T wide and F_mel high
+ * (allocated into *frames and *mel, free with g_free). */
+gboolean jd_preview_render (const JdPreviewMaps *maps, JdBackend *backend, const JdTensor *video,
+                            const JdTensor *audio, guint8 **frames, guint8 **mel,
+                            GError **error);
 
 G_END_DECLS

@@ -284,7 +284,8 @@ jd_engine_open (const char *path, JdDevice device, int n_threads, GError **error
   if (engine->schedule == NULL)
     return NULL;
 
-  if (!jd_preview_maps_read (root, (int) video[1], (int) audio[0], &engine->preview, error))
+  if (!jd_preview_maps_read (root, (int) video[1], (int) audio[0], &engine->preview, error)
+      || !jd_preview_maps_upload (&engine->preview, engine->backend, error))
     return NULL;
 
 #ifdef JD_HAVE_CUDA
@@ -332,6 +333,7 @@ jd_engine_free (JdEngine *engine)
   g_clear_pointer (&engine->audio_vae, jd_vae_free);
   g_clear_pointer (&engine->video_vae, jd_vae_free);
   g_clear_pointer (&engine->schedule, jd_schedule_free);
+  jd_preview_maps_clear (&engine->preview);
   g_clear_pointer (&engine->weights, jd_weights_free);
   g_clear_pointer (&engine->bundle, jd_bundle_free);
   g_clear_pointer (&engine->backend, jd_backend_destroy);

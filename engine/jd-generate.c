@@ -120,13 +120,16 @@ on_step (const JdSamplerProgress *sp, gpointer user_data)
   if (params->on_preview && ctx->engine->preview.available)
     {
       const JdTensor *v = sp->x0_video, *a = sp->x0_audio;
-      g_autofree float *video = g_new (float, jd_tensor_numel (v));
-      g_autofree float *audio = g_new (float, jd_tensor_numel (a));
-      if (!jd_tensor_download_f32 (v, video, NULL) || !jd_tensor_download_f32 (a, audio, NULL))
-        return;
       g_autofree guint8 *frames = NULL;
       g_autofree guint8 *mel = NULL;
-      jd_preview_render (&ctx->engine->preview, video, v->shape, audio, a->shape, &frames, &mel);
+      g_autoptr (GError) error = NULL;
+      if (!jd_preview_render (&ctx->engine->preview, ctx->engine->backend, v, a, &frames, &mel,
+                              &error))
+        {
+          /* A preview is a convenience: the generation goes on without this one. */
+          g_warning ("No preview at step %d: %s", sp->step, error->message);
+          return;
+        }
       JdPreview preview = {
         .step = sp->step,
         .total = sp->total,

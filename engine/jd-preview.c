@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "jd-error.h"
+#include "jd-ops.h"
 
 static gboolean
 read_numbers (JsonArray *array, const char *path, int n, float *out, GError **error)
@@ -108,6 +109,66 @@ jd_preview_maps_read (JsonObject *root, int video_channels, int audio_channels,
   return TRUE;
 }
 
+static JdTensor *
+constant_tensor (JdBackend *backend, const float *values, int ndim, const int64_t *shape,
+                 GError **error)
+{
+  g_autoptr (JdTensor) t = jd_tensor_new (backend, JD_DTYPE_F32, ndim, shape, error);
+  if (t == NULL || !jd_tensor_upload_f32 (t, values, error))
+    return NULL;
+  jd_tensor_mark_constant (t);
+  return g_steal_pointer (&t);
+}
+
+gboolean
+jd_preview_maps_upload (JdPreviewMaps *maps, JdBackend *backend, GError **error)
+{
+  if (!maps->available)
+    return TRUE;
+  int cv = maps->video_channels, ca = maps->audio_channels;
+  float rgb[3 * JD_PREVIEW_MAX_CHANNELS];
+  for (int r = 0; r < 3; r++)
+    memcpy (rgb + r * cv, maps->rgb_weight[r], sizeof (float) * (gsize) cv);
+  if ((maps->rgb_conv_weight = constant_tensor (backend, rgb, 4, (int64_t[]) { 3, cv, 1, 1 },
+                                                error)) == NULL
+      || (maps->rgb_conv_bias = constant_tensor (backend, maps->rgb_bias, 1, (int64_t[]) { 3 },
+                                                 error)) == NULL
+      || (maps->mel_conv_weight = constant_tensor (backend, maps->mel_weight, 4,
+                                                   (int64_t[]) { 1, ca, 1, 1 }, error)) == NULL
+      || (maps->mel_conv_bias = constant_tensor (backend, &maps->mel_bias, 1,
+                                                 (int64_t[]) { 1 }, error)) == NULL)
+    {
+      jd_preview_maps_clear (maps);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+void
+jd_preview_maps_clear (JdPreviewMaps *maps)
+{
+  g_clear_pointer (&maps->rgb_conv_weight, jd_tensor_free);
+  g_clear_pointer (&maps->rgb_conv_bias, jd_tensor_free);
+  g_clear_pointer (&maps->mel_conv_weight, jd_tensor_free);
+  g_clear_pointer (&maps->mel_conv_bias, jd_tensor_free);
+}
+
+/* W·x + b per pixel of x (N, C, H, W) on the backend; returns the (N, C_out, H, W) result copied
+ * back to the host. */
+static float *
+map_planes (JdBackend *backend, const JdTensor *x, const JdTensor *weight, const JdTensor *bias,
+            GError **error)
+{
+  int64_t shape[4] = { x->shape[0], weight->shape[0], x->shape[2], x->shape[3] };
+  g_autoptr (JdTensor) y = jd_tensor_new (backend, x->dtype, 4, shape, error);
+  if (y == NULL || !jd_conv2d (backend, x, weight, bias, 1, 0, y, error))
+    return NULL;
+  g_autofree float *host = g_new (float, jd_tensor_numel (y));
+  if (!jd_tensor_download_f32 (y, host, error))
+    return NULL;
+  return g_steal_pointer (&host);
+}
+
 static guint8
 to_byte (float unit)
 {
@@ -115,45 +176,45 @@ to_byte (float unit)
   return (guint8) (isnan (v) ? 0 : CLAMP (v, 0.0f, 255.0f));
 }
 
-void
-jd_preview_render (const JdPreviewMaps *maps, const float *video, const int64_t *vshape,
-                   const float *audio, const int64_t *ashape, guint8 **frames_out,
-                   guint8 **mel_out)
+gboolean
+jd_preview_render (const JdPreviewMaps *maps, JdBackend *backend, const JdTensor *video,
+                   const JdTensor *audio, guint8 **frames_out, guint8 **mel_out, GError **error)
 {
-  int64_t n_frames = vshape[0], c = vshape[1], h = vshape[2], w = vshape[3];
+  int64_t n_frames = video->shape[0], h = video->shape[2], w = video->shape[3];
   gsize plane = (gsize) (h * w);
+  g_autofree float *rgb = map_planes (backend, video, maps->rgb_conv_weight,
+                                      maps->rgb_conv_bias, error);
+  if (rgb == NULL)
+    return FALSE;
+  /* Audio (C, T, F) is one (1, C, T, F) picture for the map. */
+  int64_t t = audio->shape[1], fm = audio->shape[2];
+  g_autoptr (JdTensor) audio4 = jd_tensor_new_view (audio->backend, audio->dtype, 4,
+                                                    (int64_t[]) { 1, audio->shape[0], t, fm },
+                                                    audio->data);
+  g_autofree float *values = map_planes (backend, audio4, maps->mel_conv_weight,
+                                         maps->mel_conv_bias, error);
+  if (values == NULL)
+    return FALSE;
+
   guint8 *frames = g_malloc ((gsize) n_frames * plane * 4);
   for (int64_t f = 0; f < n_frames; f++)
     for (gsize p = 0; p < plane; p++)
       {
         guint8 *px = frames + ((gsize) f * plane + p) * 4;
         for (int r = 0; r < 3; r++)
-          {
-            float acc = maps->rgb_bias[r];
-            for (int64_t k = 0; k < c; k++)
-              acc += maps->rgb_weight[r][k] * video[((gsize) (f * c + k)) * plane + p];
-            px[r] = to_byte ((acc + 1.0f) * 0.5f);
-          }
+          px[r] = to_byte ((rgb[((gsize) f * 3 + r) * plane + p] + 1.0f) * 0.5f);
         px[3] = 255;
       }
 
-  /* Audio (C, T, F): the image is T wide and F high with the lowest bin at the bottom,
-   * stretched to its own range (a mel preview has no fixed scale). */
-  int64_t ac = ashape[0], t = ashape[1], fm = ashape[2];
-  g_autofree float *values = g_new (float, (gsize) (t * fm));
+  /* The mel image is T wide and F high with the lowest bin at the bottom, stretched to its
+   * own range (a mel preview has no fixed scale). */
   float lo = INFINITY, hi = -INFINITY;
   for (int64_t i = 0; i < t * fm; i++)
-    {
-      float acc = maps->mel_bias;
-      for (int64_t k = 0; k < ac; k++)
-        acc += maps->mel_weight[k] * audio[k * t * fm + i];
-      values[i] = acc;
-      if (isfinite (acc))
-        {
-          lo = MIN (lo, acc);
-          hi = MAX (hi, acc);
-        }
-    }
+    if (isfinite (values[i]))
+      {
+        lo = MIN (lo, values[i]);
+        hi = MAX (hi, values[i]);
+      }
   float range = hi > lo ? hi - lo : 1.0f;
   guint8 *mel = g_malloc ((gsize) (t * fm) * 4);
   for (int64_t y = 0; y < fm; y++)
@@ -169,4 +230,5 @@ jd_preview_render (const JdPreviewMaps *maps, const float *video, const int64_t 
       }
   *frames_out = frames;
   *mel_out = mel;
+  return TRUE;
 }
