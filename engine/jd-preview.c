@@ -4,6 +4,8 @@
  *   "preview": { "video_rgb": { "weight": [[C numbers] × 3], "bias": [3 numbers] },
  *                "audio_mel": { "weight": [C numbers], "bias": number } }
  * Both maps are fitted when a bundle is made; a bundle without them simply has no previews.
+ * They run as 1×1 convolutions on the engine's backend (on CUDA: on the GPU, where x̂₀ is), so
+ * only the mapped planes are copied back; the bytes and the mel stretch are made on the host.
  */
 #include "jd-engine-private.h"
 
