@@ -274,6 +274,7 @@ jd_cuda_backend_new (int device, JdCudaPrecision precision, GError **error)
   self->precision = precision_from_environment (precision);
   self->sync_each_op = g_strcmp0 (g_getenv ("JD_CUDA_SYNC"), "1") == 0;
   self->short_attention = g_strcmp0 (g_getenv ("JD_CUDA_SHORT_ATTENTION"), "0") != 0;
+  self->conv_bf16_nhwc = g_strcmp0 (g_getenv ("JD_CUDA_CONV_NHWC"), "1") == 0;
   g_autoptr (JdBackend) owned = (JdBackend *) self;  /* cuda_destroy cleans a partial one */
 
   if (!jd_cuda_check (cudaStreamCreateWithFlags (&self->stream, cudaStreamNonBlocking),
@@ -428,6 +429,8 @@ jd_cuda_scratch (JdCudaBackend *self, gsize nbytes, GError **error)
 
 /* --- BF16 copies of constant weights --- */
 
+/* Two layouts of copy, told apart by their free function (the tensor's one cache slot holds
+ * one of them): the weight's own layout (GEMMs) and KRSC (the NHWC convolutions). */
 static void
 weight_cache_free (gpointer data)
 {
@@ -436,11 +439,35 @@ weight_cache_free (gpointer data)
     (void) cudaGetLastError ();
 }
 
-const void *
-jd_cuda_weight_bf16 (JdCudaBackend *self, const JdTensor *w, char **scratch_at, GError **error)
+static void
+krsc_cache_free (gpointer data)
+{
+  weight_cache_free (data);
+}
+
+typedef cudaError_t (*WeightConvert) (const JdTensor *w, void *dst, cudaStream_t stream);
+
+static cudaError_t
+convert_as_is (const JdTensor *w, void *dst, cudaStream_t stream)
+{
+  return jd_cuda_launch_f32_to_bf16 (w->data, dst, jd_tensor_numel (w), stream);
+}
+
+static cudaError_t
+convert_to_krsc (const JdTensor *w, void *dst, cudaStream_t stream)
+{
+  int64_t k = w->shape[0], c = w->shape[1];
+  return jd_cuda_launch_nchw_f32_to_nhwc_bf16 (w->data, dst, k, c,
+                                               jd_tensor_numel (w) / MAX (k * c, 1), stream);
+}
+
+/* The cached copy of a constant weight (made on first use), else a fresh one in *scratch_at. */
+static const void *
+weight_copy (JdCudaBackend *self, const JdTensor *w, GDestroyNotify kind, WeightConvert convert,
+             char **scratch_at, GError **error)
 {
   const int64_t n = jd_tensor_numel (w);
-  if (w->constant && w->backend_cache != NULL && w->backend_cache_free == weight_cache_free)
+  if (w->constant && w->backend_cache != NULL && w->backend_cache_free == kind)
     return w->backend_cache;
   void *copy = NULL;
   if (w->constant && w->backend_cache == NULL)
@@ -454,15 +481,27 @@ jd_cuda_weight_bf16 (JdCudaBackend *self, const JdTensor *w, char **scratch_at, 
       /* The tensor is const to callers, but the cache slot is the backend's by contract. */
       JdTensor *owner = (JdTensor *) w;
       owner->backend_cache = copy;
-      owner->backend_cache_free = weight_cache_free;
+      owner->backend_cache_free = kind;
     }
   else
     {
       copy = *scratch_at;
-      *scratch_at += ((gsize) n * 2 + 255) & ~(gsize) 255;
+      *scratch_at += jd_cuda_bf16_bytes (n);
     }
-  if (!jd_cuda_check (jd_cuda_launch_f32_to_bf16 (w->data, copy, n, self->stream),
-                      "converting a weight to BF16", error))
+  if (!jd_cuda_check (convert (w, copy, self->stream), "converting a weight to BF16", error))
     return NULL;
   return copy;
+}
+
+const void *
+jd_cuda_weight_bf16 (JdCudaBackend *self, const JdTensor *w, char **scratch_at, GError **error)
+{
+  return weight_copy (self, w, weight_cache_free, convert_as_is, scratch_at, error);
+}
+
+const void *
+jd_cuda_weight_bf16_krsc (JdCudaBackend *self, const JdTensor *w, char **scratch_at,
+                          GError **error)
+{
+  return weight_copy (self, w, krsc_cache_free, convert_to_krsc, scratch_at, error);
 }

@@ -12,6 +12,12 @@
  * ~1e-6); BF16 precision takes whatever cuDNN ranks first, TF32 tensor
  * cores on Ampere and newer. The algorithm (and its math type) cuDNN's heuristics rank first
  * among those whose workspace fits is remembered per shape.
+ *
+ * With JD_CUDA_CONV_NHWC=1 (BF16 precision, forward convolutions), the convolution runs in BF16
+ * on tensor cores in cuDNN's preferred layout instead: the input converted to an NHWC BF16 copy,
+ * the filter to a KRSC BF16 copy (cached for constant weights), the result (NHWC BF16, F32
+ * accumulation) converted back to the op's NCHW F32. UNVERIFIED ON A GPU, hence opt-in:
+ * tests/gpu/run-gpu-checks.sh checks and times it beside the default.
  */
 #include "jd-cuda-private.h"
 
@@ -75,19 +81,24 @@ fits_int (const char *op, int64_t value, int *out, GError **error)
   return TRUE;
 }
 
+/* nhwc: BF16 data in NHWC (activations) and KRSC (filter) instead of F32 NCHW; the
+ * convolution accumulates in F32 either way. */
 static gboolean
-describe (JdCudaBackend *self, const ConvShape *s, ConvDescriptors *d, GError **error)
+describe (JdCudaBackend *self, const ConvShape *s, gboolean nhwc, ConvDescriptors *d,
+          GError **error)
 {
+  const cudnnTensorFormat_t format = nhwc ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW;
+  const cudnnDataType_t type = nhwc ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT;
   DNN (cudnnCreateTensorDescriptor (&d->x), "creating a tensor descriptor");
   DNN (cudnnCreateTensorDescriptor (&d->y), "creating a tensor descriptor");
   DNN (cudnnCreateFilterDescriptor (&d->w), "creating a filter descriptor");
   DNN (cudnnCreateConvolutionDescriptor (&d->conv), "creating a convolution descriptor");
-  DNN (cudnnSetTensor4dDescriptor (d->x, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, s->n, s->c, s->h,
-                                   s->w), "describing the input");
-  DNN (cudnnSetTensor4dDescriptor (d->y, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, s->n, s->k, s->ho,
-                                   s->wo), "describing the output");
-  DNN (cudnnSetFilter4dDescriptor (d->w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, s->k, s->c, s->r,
-                                   s->s), "describing the filter");
+  DNN (cudnnSetTensor4dDescriptor (d->x, format, type, s->n, s->c, s->h, s->w),
+       "describing the input");
+  DNN (cudnnSetTensor4dDescriptor (d->y, format, type, s->n, s->k, s->ho, s->wo),
+       "describing the output");
+  DNN (cudnnSetFilter4dDescriptor (d->w, type, format, s->k, s->c, s->r, s->s),
+       "describing the filter");
   /* PyTorch's convolutions are cross-correlations. */
   DNN (cudnnSetConvolution2dDescriptor (d->conv, s->pad[0], s->pad[1], s->stride[0],
                                         s->stride[1], s->dilation[0], s->dilation[1],
@@ -100,10 +111,11 @@ describe (JdCudaBackend *self, const ConvShape *s, ConvDescriptors *d, GError **
 }
 
 static char *
-shape_key (const JdCudaBackend *self, const ConvShape *s, gboolean transposed)
+shape_key (const JdCudaBackend *self, const ConvShape *s, gboolean transposed, gboolean nhwc)
 {
-  return g_strdup_printf ("%c%d %d,%d,%d,%d k%d,%d,%d p%d,%d s%d,%d d%d,%d o%d,%d",
-                          transposed ? 'T' : 'F', (int) self->precision, s->n, s->c, s->h, s->w,
+  return g_strdup_printf ("%c%d%s %d,%d,%d,%d k%d,%d,%d p%d,%d s%d,%d d%d,%d o%d,%d",
+                          transposed ? 'T' : 'F', (int) self->precision, nhwc ? "nhwc" : "",
+                          s->n, s->c, s->h, s->w,
                           s->k, s->r, s->s, s->pad[0], s->pad[1], s->stride[0], s->stride[1],
                           s->dilation[0], s->dilation[1], s->ho, s->wo);
 }
@@ -209,10 +221,10 @@ pick_ranked (const JdCudaBackend *self, const RankedAlgo *ranked, int n_ranked,
 }
 
 static gboolean
-choose_algorithm (JdCudaBackend *self, const ConvShape *s, gboolean transposed,
+choose_algorithm (JdCudaBackend *self, const ConvShape *s, gboolean transposed, gboolean nhwc,
                   const ConvDescriptors *d, ConvChoice *choice, GError **error)
 {
-  g_autofree char *key = shape_key (self, s, transposed);
+  g_autofree char *key = shape_key (self, s, transposed, nhwc);
   const ConvChoice *known = g_hash_table_lookup (self->conv_algos, key);
   if (known != NULL)
     {
@@ -255,11 +267,13 @@ choose_algorithm (JdCudaBackend *self, const ConvShape *s, gboolean transposed,
  * ConvShape describes that forward conv (input = dst, output = x). */
 static gboolean
 run_conv (JdCudaBackend *self, const ConvShape *s, gboolean transposed, const float *x,
-          const float *w, const float *bias, float *dst, int64_t dst_channels,
+          const JdTensor *w, const float *bias, float *dst, int64_t dst_channels,
           int64_t dst_inner, GError **error)
 {
+  const gboolean nhwc = !transposed && self->conv_bf16_nhwc
+                        && self->precision == JD_CUDA_PRECISION_BF16;
   g_auto (ConvDescriptors) d = { 0 };
-  JD_TRY_FALSE (describe (self, s, &d, error));
+  JD_TRY_FALSE (describe (self, s, nhwc, &d, error));
   if (!transposed)
     {
       int n, c, h, wo;
@@ -274,23 +288,50 @@ run_conv (JdCudaBackend *self, const ConvShape *s, gboolean transposed, const fl
         }
     }
   ConvChoice choice;
-  JD_TRY_FALSE (choose_algorithm (self, s, transposed, &d, &choice, error));
+  JD_TRY_FALSE (choose_algorithm (self, s, transposed, nhwc, &d, &choice, error));
   DNN (cudnnSetConvolutionMathType (d.conv, choice.math), "setting the convolution's math type");
-  void *workspace = NULL;
-  if (choice.workspace > 0)
+  /* Scratch: [BF16 NHWC input | BF16 NHWC output | BF16 KRSC filter unless cached] (NHWC
+   * only), then the workspace. */
+  const int64_t x_n = (int64_t) s->n * s->c * s->h * s->w;
+  const int64_t y_n = (int64_t) s->n * s->k * s->ho * s->wo;
+  const gsize x_bytes = nhwc ? jd_cuda_bf16_bytes (x_n) : 0;
+  const gsize y_bytes = nhwc ? jd_cuda_bf16_bytes (y_n) : 0;
+  const gsize w_bytes = nhwc ? jd_cuda_bf16_bytes (jd_tensor_numel (w)) : 0;
+  char *scratch = NULL;
+  if (x_bytes + y_bytes + w_bytes + choice.workspace > 0)
     {
-      workspace = jd_cuda_scratch (self, choice.workspace, error);
-      if (workspace == NULL)
+      scratch = jd_cuda_scratch (self, x_bytes + y_bytes + w_bytes + choice.workspace, error);
+      if (scratch == NULL)
         return FALSE;
     }
+  void *workspace = choice.workspace > 0 ? scratch + x_bytes + y_bytes + w_bytes : NULL;
   const float one = 1.0f, zero = 0.0f;
-  if (!transposed)
-    DNN (cudnnConvolutionForward (self->cudnn, &one, d.x, x, d.w, w, d.conv,
+  if (nhwc)
+    {
+      void *x16 = scratch, *y16 = scratch + x_bytes;
+      char *w_at = scratch + x_bytes + y_bytes;
+      JD_TRY_FALSE (jd_cuda_check (jd_cuda_launch_nchw_f32_to_nhwc_bf16 (
+                                     x, x16, s->n, s->c, (int64_t) s->h * s->w, self->stream),
+                                   "converting the input to NHWC BF16", error));
+      const void *w16 = jd_cuda_weight_bf16_krsc (self, w, &w_at, error);
+      if (w16 == NULL)
+        return FALSE;
+      DNN (cudnnConvolutionForward (self->cudnn, &one, d.x, x16, d.w, w16, d.conv,
+                                    (cudnnConvolutionFwdAlgo_t) choice.algo, workspace,
+                                    choice.workspace, &zero, d.y, y16),
+           "running the BF16 NHWC convolution (cudnnConvolutionForward)");
+      JD_TRY_FALSE (jd_cuda_check (jd_cuda_launch_nhwc_bf16_to_nchw_f32 (
+                                     y16, dst, s->n, s->k, (int64_t) s->ho * s->wo,
+                                     self->stream),
+                                   "converting the result back to NCHW F32", error));
+    }
+  else if (!transposed)
+    DNN (cudnnConvolutionForward (self->cudnn, &one, d.x, x, d.w, w->data, d.conv,
                                   (cudnnConvolutionFwdAlgo_t) choice.algo, workspace,
                                   choice.workspace, &zero, d.y, dst),
          "running the convolution (cudnnConvolutionForward)");
   else
-    DNN (cudnnConvolutionBackwardData (self->cudnn, &one, d.w, w, d.y, x, d.conv,
+    DNN (cudnnConvolutionBackwardData (self->cudnn, &one, d.w, w->data, d.y, x, d.conv,
                                        (cudnnConvolutionBwdDataAlgo_t) choice.algo, workspace,
                                        choice.workspace, &zero, d.x, dst),
          "running the transposed convolution (cudnnConvolutionBackwardData)");
@@ -324,7 +365,7 @@ jd_cuda_run_conv2d (JdCudaBackend *self, const JdOp *op, GError **error)
     }
   if (jd_tensor_numel (op->dst) == 0)
     return TRUE;
-  return run_conv (self, &s, FALSE, x->data, w->data, op->src[2] ? op->src[2]->data : NULL,
+  return run_conv (self, &s, FALSE, x->data, w, op->src[2] ? op->src[2]->data : NULL,
                    op->dst->data, s.k, (int64_t) s.ho * s.wo, error);
 }
 
@@ -350,7 +391,7 @@ jd_cuda_run_conv_temporal (JdCudaBackend *self, const JdOp *op, GError **error)
   s.dilation[1] = 1;
   if (jd_tensor_numel (op->dst) == 0)
     return TRUE;
-  return run_conv (self, &s, FALSE, x->data, w->data, op->src[2] ? op->src[2]->data : NULL,
+  return run_conv (self, &s, FALSE, x->data, w, op->src[2] ? op->src[2]->data : NULL,
                    op->dst->data, s.k, (int64_t) s.ho * s.wo, error);
 }
 
@@ -382,7 +423,7 @@ jd_cuda_run_conv1d (JdCudaBackend *self, const JdOp *op, GError **error)
   set_1d_geometry (&s, p);
   if (jd_tensor_numel (op->dst) == 0)
     return TRUE;
-  return run_conv (self, &s, FALSE, x->data, w->data, op->src[2] ? op->src[2]->data : NULL,
+  return run_conv (self, &s, FALSE, x->data, w, op->src[2] ? op->src[2]->data : NULL,
                    op->dst->data, s.k, s.wo, error);
 }
 
@@ -403,6 +444,6 @@ jd_cuda_run_conv_transpose1d (JdCudaBackend *self, const JdOp *op, GError **erro
   set_1d_geometry (&s, p);
   if (jd_tensor_numel (op->dst) == 0)
     return TRUE;
-  return run_conv (self, &s, TRUE, x->data, w->data, op->src[2] ? op->src[2]->data : NULL,
+  return run_conv (self, &s, TRUE, x->data, w, op->src[2] ? op->src[2]->data : NULL,
                    op->dst->data, s.c, s.w, error);
 }

@@ -193,8 +193,8 @@ jd_cuda_run_linear (JdCudaBackend *self, const JdOp *op, GError **error)
   const gboolean bf16 = self->precision == JD_CUDA_PRECISION_BF16;
   const cudaDataType_t in_type = bf16 ? CUDA_R_16BF : CUDA_R_32F;
   const void *a_data = w->data, *b_data = x->data;
-  gsize x_bytes = bf16 ? (((gsize) (m * k) * 2 + 255) & ~(gsize) 255) : 0;
-  gsize w_bytes = bf16 ? (((gsize) (n * k) * 2 + 255) & ~(gsize) 255) : 0;
+  gsize x_bytes = bf16 ? jd_cuda_bf16_bytes ((int64_t) (m * k)) : 0;
+  gsize w_bytes = bf16 ? jd_cuda_bf16_bytes ((int64_t) (n * k)) : 0;
   char *scratch = jd_cuda_scratch (self, WORKSPACE_BYTES + x_bytes + w_bytes, error);
   if (scratch == NULL)
     return FALSE;

@@ -34,6 +34,13 @@ enum {
 /* dst[i] = bf16(src[i]) (round to nearest even); dst is a __nv_bfloat16 array. */
 cudaError_t jd_cuda_launch_f32_to_bf16 (const float *src, void *dst, int64_t n,
                                         cudaStream_t stream);
+/* dst (N, inner, C) = bf16(src (N, C, inner)): an NCHW activation (inner = H·W) to cuDNN's
+ * NHWC, or a (K, C, R, S) filter to KRSC (N = K, inner = R·S). */
+cudaError_t jd_cuda_launch_nchw_f32_to_nhwc_bf16 (const float *src, void *dst, int64_t n,
+                                                  int64_t c, int64_t inner, cudaStream_t stream);
+/* dst (N, C, inner) = float(src (N, inner, C)): an NHWC BF16 result back to NCHW F32. */
+cudaError_t jd_cuda_launch_nhwc_bf16_to_nchw_f32 (const void *src, float *dst, int64_t n,
+                                                  int64_t c, int64_t inner, cudaStream_t stream);
 /* dst[n, c, i] += bias[c] for a (N, C, inner) tensor. */
 cudaError_t jd_cuda_launch_add_channel_bias (float *dst, const float *bias, int64_t n,
                                              int64_t c, int64_t inner, cudaStream_t stream);

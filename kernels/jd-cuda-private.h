@@ -35,6 +35,9 @@ typedef struct {
   /* The short-sequence attention kernel for sequences of ≤ 32 (temporal attention); on unless
    * JD_CUDA_SHORT_ATTENTION=0, which falls back to the tiled kernels (to compare timings). */
   gboolean          short_attention;
+  /* BF16 precision: convolutions in BF16 on NHWC copies (KRSC filters) instead of F32 NCHW with
+   * TF32; UNVERIFIED ON A GPU and therefore off unless JD_CUDA_CONV_NHWC=1 (jd-cuda-conv.c). */
+  gboolean          conv_bf16_nhwc;
   JdCudaCapture    *capture;        /* non-NULL while recording a CUDA graph */
   cudaStream_t      stream;
   cudaMemPool_t     pool;           /* the device's default pool, kept (release threshold max) */
@@ -58,10 +61,21 @@ gboolean jd_cuda_check_cudnn  (cudnnStatus_t status, const char *what, GError **
 /* At least nbytes of scratch (256-byte aligned), or NULL with error. */
 void    *jd_cuda_scratch      (JdCudaBackend *self, gsize nbytes, GError **error);
 
+/* The scratch bytes of n BF16 values, rounded up so the next region stays 256-byte aligned. */
+static inline gsize
+jd_cuda_bf16_bytes (int64_t n)
+{
+  return ((gsize) n * 2 + 255) & ~(gsize) 255;
+}
+
 /* A BF16 copy of weight w on the device: the cached one for a constant tensor (made on first
  * use), else a fresh conversion into *scratch_at (advanced past it). NULL with error. */
 const void *jd_cuda_weight_bf16 (JdCudaBackend *self, const JdTensor *w, char **scratch_at,
                                  GError **error);
+/* The same for a (K, C, R, S) filter, as cuDNN's NHWC filter layout KRSC; w->constant caches
+ * it the same way. */
+const void *jd_cuda_weight_bf16_krsc (JdCudaBackend *self, const JdTensor *w, char **scratch_at,
+                                      GError **error);
 
 /* jd-cuda-graph.c: while recording (self->capture != NULL), what cannot be recorded refuses
  * (TRUE when not recording; else FALSE with "CUDA graph: <what> cannot be recorded…"), and

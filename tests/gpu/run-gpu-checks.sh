@@ -2,9 +2,10 @@
 # tests/gpu/run-gpu-checks.sh OUTDIR — everything the CUDA backend needs checked on a GPU, in one
 # run of at most ~6 minutes: configure and build build-cuda/ for the card that is present, run
 # the GPU tests (op parity, the short-sequence attention kernel, Philox, the whole model,
-# the CUDA graphs of the denoiser step), compute-sanitizer memcheck on them when it is
-# installed, `jointdit bench gpu` (size (b) also with JD_CUDA_SHORT_ATTENTION=0, temporal
-# attention on the tiled kernels, and with JD_CUDA_GRAPHS=1, to compare), and the PyTorch
+# the CUDA graphs of the denoiser step, the opt-in BF16 NHWC convolutions), compute-sanitizer
+# memcheck on them when it is installed, `jointdit bench gpu` (size (b) also with
+# JD_CUDA_SHORT_ATTENTION=0, temporal attention on the tiled kernels, with JD_CUDA_GRAPHS=1 and
+# with JD_CUDA_CONV_NHWC=1, to compare; size (a) also with JD_CUDA_CONV_NHWC=1), and the PyTorch
 # reference bench when PyTorch sees the GPU.
 # Every result goes to OUTDIR (summary.txt first); the exit status is 1 if a check failed, 77
 # when there is no GPU (the tests then skip; nothing is measured). Order: build, GPU tests,
@@ -94,6 +95,15 @@ run test-cuda-attention-short 60 env JD_CUDA_SYNC=1 \
   build-cuda/tests/gpu/test-cuda-attention-short --verbose
 run test-cuda-denoiser 150 env JD_CUDA_SYNC=1 build-cuda/tests/gpu/test-cuda-denoiser --verbose
 run test-cuda-graph 120 build-cuda/tests/gpu/test-cuda-graph --verbose
+# BF16 convolutions on NHWC copies (off unless JD_CUDA_CONV_NHWC=1 until this passes): every
+# convolution op shape, then a BF16 forward and a 4-step BF16 sampling with them.
+run test-cuda-conv-nhwc 90 env JD_CUDA_SYNC=1 JD_CUDA_CONV_NHWC=1 \
+  build-cuda/tests/gpu/test-cuda-ops --verbose -p /cuda/op/conv2d/3x3 -p /cuda/op/conv2d/down \
+  -p /cuda/op/conv2d/1x1 -p /cuda/op/conv-temporal -p /cuda/op/conv1d/dilated \
+  -p /cuda/op/conv1d/strided
+run test-cuda-denoiser-conv-nhwc 120 env JD_CUDA_SYNC=1 JD_CUDA_CONV_NHWC=1 \
+  build-cuda/tests/gpu/test-cuda-denoiser --verbose -p /cuda/jointdit/bf16/cond/full \
+  -p /cuda/engine/sampling-4-steps/bf16
 grep -h "err = " "$out"/test-cuda-*.txt >"$out/parity-errors.txt" 2>/dev/null || true
 
 if [ -z "$cap" ]; then
@@ -112,7 +122,12 @@ run bench-gpu-b-tiled-attention 90 env JD_CUDA_SHORT_ATTENTION=0 \
 # And with the denoiser step replayed as a CUDA graph (off by default until this is measured).
 run bench-gpu-b-graphs 90 env JD_CUDA_GRAPHS=1 \
   build-cuda/app/jointdit bench gpu --size b --seconds 2
+# And with the BF16 NHWC convolutions (off by default until this is measured).
+run bench-gpu-b-conv-nhwc 90 env JD_CUDA_CONV_NHWC=1 \
+  build-cuda/app/jointdit bench gpu --size b --seconds 2
 run bench-gpu-a "$(left)" build-cuda/app/jointdit bench gpu --size a --seconds 2
+run bench-gpu-a-conv-nhwc "$(left)" env JD_CUDA_CONV_NHWC=1 \
+  build-cuda/app/jointdit bench gpu --size a --seconds 2
 
 # The PyTorch reference on the same card, with the engine's FLOP counts for TFLOP/s.
 flops_of () { awk -v s="$1" '$0 ~ "guided step" && index($0, s) == 1 { print $(NF-3) }' "$2"; }
@@ -151,6 +166,8 @@ note "done in $(( $(date +%s) - start )) s; status $status"
   cat "$out/bench-gpu-b-tiled-attention.txt" 2>/dev/null
   echo; echo "=== jointdit bench gpu, JD_CUDA_GRAPHS=1 (the denoiser step as a CUDA graph)"
   cat "$out/bench-gpu-b-graphs.txt" 2>/dev/null
+  echo; echo "=== jointdit bench gpu, JD_CUDA_CONV_NHWC=1 (BF16 NHWC convolutions)"
+  cat "$out/bench-gpu-b-conv-nhwc.txt" "$out/bench-gpu-a-conv-nhwc.txt" 2>/dev/null
   [ -f "$out/bench-pytorch.txt" ] && { echo; echo "=== PyTorch reference"; cat "$out/bench-pytorch.txt"; }
 } >>"$summary"
 exit $status
