@@ -26,7 +26,6 @@ import math
 import pathlib
 import sys
 
-import numpy as np
 import torch
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -34,7 +33,6 @@ sys.path.insert(0, str(HERE))
 
 from jointdit_train import data  # noqa: E402  (puts tools/ and tools/reference on the path)
 from jointdit_reference import sampling  # noqa: E402
-from jointdit_reference.mel import log_mel  # noqa: E402
 from worldgen import generate  # noqa: E402
 
 HELD_OUT_SEED = 1_000_000
@@ -56,12 +54,11 @@ class Clips:
                 seed = HELD_OUT_SEED + i
                 clip = generate(kind, seed, data.world_config(shapes, fps))
                 frames = data.frames_to_unit(torch.from_numpy(clip.frames)).to(dtype)
+                mel = data.clip_mel(clip, seed, shapes).to(dtype)
                 with torch.no_grad():
                     video.append(model.video["vae"].encode(frames)
                                  * pipe.config["video_vae"]["scaling_factor"])
-                    mel = log_mel(torch.from_numpy(clip.audio.astype(np.float64)),
-                                  data.mel_config(shapes))[:shapes["mel_frames"]]
-                    audio.append(model.audio["vae"].encode(mel.to(dtype)[None, None])[0]
+                    audio.append(model.audio["vae"].encode(mel[None, None])[0]
                                  * pipe.config["audio_vae"]["scaling_factor"])
                 conds.append(pipe.condition(clip.frames[0], seed))
         self.video, self.audio = torch.stack(video), torch.stack(audio)
@@ -85,27 +82,15 @@ class Probe:
         self.audio = math.sqrt(ab) * clips.audio + math.sqrt(1.0 - ab) * torch.randn(
             clips.audio.shape, generator=g).to(dtype)
 
-    @torch.no_grad()
     def x0(self, attention: str = "full", audio_from=None):
         """(video x̂₀, audio x̂₀); audio_from: a permutation of the clips that supplies the
         audio input (with its own image embedding) to each video."""
-        c, p, dtype = self.clips, self.point, self.pipe.dtype
-        frames = self.video.shape[1]
+        c = self.clips
         audio, embeds = self.audio, c.embedding
         if audio_from is not None:
             audio, embeds = audio[audio_from], embeds[audio_from]
-        sample = torch.cat([sampling.edm_c_in(p.sigma) * self.video,
-                            c.image_latent[:, None].expand(-1, frames, -1, -1, -1)], dim=2)
-        n = c.count
-        if self.pipe.config["audio_unet"].get("image_embed_dim", 0) <= 0:
-            embeds = None
-        v_out, eps = self.pipe.model(
-            sample, torch.full((n,), sampling.edm_c_noise(p.sigma), dtype=dtype),
-            c.embedding[:, None], c.time_ids, audio,
-            torch.full((n,), float(p.audio_index), dtype=dtype), embeds, attention)
-        va, vb = sampling.v_prediction_to_x0(p.sigma)
-        aa, ab = sampling.eps_prediction_to_x0(p.alpha_bar)
-        return va * self.video + vb * v_out, aa * audio + ab * eps
+        return self.pipe.denoise_batch(self.video, audio, self.point, c.image_latent,
+                                       c.embedding, c.time_ids, embeds, attention)
 
 
 @contextlib.contextmanager

@@ -246,23 +246,37 @@ class Pipeline:
     @torch.no_grad()
     def denoise(self, video: torch.Tensor, audio: torch.Tensor, point: Point,
                 condition: Condition, conditioned: bool, attention: str):
-        sigma = point.sigma
-        frames = video.shape[0]
         latent = condition.image_latent if conditioned else torch.zeros_like(condition.image_latent)
         context = condition.image_embedding if conditioned else torch.zeros_like(
             condition.image_embedding)
+        video_x0, audio_x0 = self.denoise_batch(
+            video[None], audio[None], point, latent[None], context[None],
+            condition.added_time_ids[None],
+            condition.image_embedding[None] if conditioned else None, attention)
+        return video_x0[0], audio_x0[0]
+
+    @torch.no_grad()
+    def denoise_batch(self, video: torch.Tensor, audio: torch.Tensor, point: Point,
+                      image_latent: torch.Tensor, context: torch.Tensor,
+                      added_time_ids: torch.Tensor, audio_image_embeds: torch.Tensor | None,
+                      attention: str):
+        """x̂₀ of a batch at one point: video (B, F, C, h, w) with image_latent (B, C, h, w),
+        context (B, D) and added_time_ids (B, 3); audio (B, C, T, F_mel) with
+        audio_image_embeds (B, D), or None for its null condition (also what an audio UNet
+        without an image projection gets)."""
+        sigma = point.sigma
+        b, frames = video.shape[:2]
         sample = torch.cat([edm_c_in(sigma) * video,
-                            latent[None].expand(frames, -1, -1, -1)], dim=1)[None]
-        image_embeds = None
-        if conditioned and self.config["audio_unet"].get("image_embed_dim", 0) > 0:
-            image_embeds = condition.image_embedding[None]
+                            image_latent[:, None].expand(-1, frames, -1, -1, -1)], dim=2)
+        if self.config["audio_unet"].get("image_embed_dim", 0) <= 0:
+            audio_image_embeds = None
         v_out, a_out = self.model(
-            sample, torch.tensor([edm_c_noise(sigma)], dtype=self.dtype), context[None, None],
-            condition.added_time_ids[None], audio[None],
-            torch.tensor([float(point.audio_index)], dtype=self.dtype), image_embeds, attention)
+            sample, torch.full((b,), edm_c_noise(sigma), dtype=self.dtype), context[:, None],
+            added_time_ids, audio, torch.full((b,), float(point.audio_index), dtype=self.dtype),
+            audio_image_embeds, attention)
         va, vb = v_prediction_to_x0(sigma)
         aa, ab = eps_prediction_to_x0(point.alpha_bar)
-        return va * video + vb * v_out[0], aa * audio + ab * a_out[0]
+        return va * video + vb * v_out, aa * audio + ab * a_out
 
     # jd-sampler.c: jd_sample
     @torch.no_grad()

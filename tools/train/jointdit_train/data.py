@@ -46,13 +46,18 @@ def make_clip(index: int, shapes: dict, fps: float):
                          f"(>= {TRAIN_SEED_LIMIT})")
     scene = scene_for(seed)
     clip = generate(scene, seed, world_config(shapes, fps))
+    times = [e["time"] for e in clip.truth["events"]]
+    return clip.frames, clip_mel(clip, seed, shapes), scene, seed, times
+
+
+def clip_mel(clip, seed: int, shapes: dict) -> torch.Tensor:
+    """A world clip's log-mel float32 (T, bins), cut to the model's mel frames."""
     wave = torch.from_numpy(clip.audio.astype(np.float64))
     mel = log_mel(wave, mel_config(shapes))[:shapes["mel_frames"]]
     if mel.shape[0] != shapes["mel_frames"]:
         raise ValueError(f"clip {seed}: {mel.shape[0]} mel frames, the model wants "
                          f"{shapes['mel_frames']}")
-    times = [e["time"] for e in clip.truth["events"]]
-    return clip.frames, mel.float(), scene, seed, times
+    return mel.float()
 
 
 def frames_to_unit(frames_u8: torch.Tensor) -> torch.Tensor:

@@ -233,7 +233,6 @@ class TinyRun(unittest.TestCase):
         # the added time ids are no condition: the engine keeps them in its null call
         self.assertEqual(ids[:, 1].tolist(), [train_run.MOTION_BUCKET] * 3)
 
-
     def test_unimodal_video_clips_are_the_first_frames(self):
         # The unimodal stage may train the video UNet on a clip's first frames: the clip's own
         # latents, cut to its start, each frame with the clip's first-frame condition.
