@@ -29,8 +29,9 @@ from jointdit_reference.vae import AudioVAE, VideoVAE
 STAGES = ["dataset", "vae_video", "vae_audio", "latents", "unimodal", "joint", "preview",
           "export"]
 # Share of the time budget per stage (the short stages take what they need).
-# The latents stage is not time-boxed (it encodes every clip: about 0.23 s per clip on 2 cores,
-# 116-133 s for 566 clips with the current VAEs), so its share is what that measures.
+# The latents stage is not time-boxed (it encodes every clip: 0.16-0.23 s per clip on 2 cores
+# with the current VAEs, 116-133 s for 566 clips, 295 s for 1,821), so its share is what that
+# measures.
 SHARE = {"dataset": 0.05, "vae_video": 0.18, "vae_audio": 0.05, "latents": 0.07,
          "unimodal": 0.32, "joint": 0.30, "preview": 0.01, "export": 0.02}
 P_DROP = 0.1
@@ -218,9 +219,8 @@ class Run:
         else:
             # Seconds per clip (worldgen + log-mel) on 2 cores: 566 clips took 69-81 s in each
             # run that made its dataset (the 0.45 used until then left 70 % of the share unused).
-            # Distinct clips matter: a probe learns the strike times from raw video latents
-            # with R² 0.04 / 0.29 / 0.52 from 156 / 500 / 1,656 strike clips
-            # (resources/models/README.md).
+            # Distinct clips matter for learning the strike times (resources/models/README.md,
+            # "Why its sound is not synchronised").
             per_clip = 0.14
             count = int(min(2000, max(64, self.allotted("dataset") / per_clip)))
         ckpt = self.path("dataset.partial.pt")
