@@ -693,6 +693,9 @@ def run_joint(args) -> int:
     if missing or unexpected:
         raise UsageError(f"{b.path}: its tensors do not fit its config (missing "
                          f"{missing[:3]}, unexpected {unexpected[:3]})")
+    for block in model.joint.blocks:
+        if block.gates_are_zero():     # a fresh block (jointdit convert without --joint)
+            block.attend_to_same_moment()
     aunet = model.unet("audio")
     if getattr(aunet, "image_proj", None) is None:
         raise UsageError(f"{b.path}: its audio UNet has no image_proj (image_embed_dim)")

@@ -477,6 +477,8 @@ class Run:
         lat = self.load_latents()
         n = lat["video"].shape[0]
         model = self.joint_model()
+        for block in model.joint.blocks:
+            block.attend_to_same_moment()
         # The Joint Blocks and both experts learn (the image encoder stays frozen): the paper
         # trains JointDiT whole, its "w/o Joint Block" ablation being the two experts fine-tuned
         # alone, and here the experts are what limits the samples (resources/models/README.md).
