@@ -30,6 +30,12 @@ SAME_MOMENT_LOGIT = 4.0
 SAME_MOMENT_PAIRS = 3
 
 
+def same_moment_amplitude(head_dim: int, logit: float = SAME_MOMENT_LOGIT,
+                          pairs: int = SAME_MOMENT_PAIRS) -> float:
+    """The bias a of attend_to_same_moment: pairs * a^2 / sqrt(head_dim) = logit."""
+    return (logit * head_dim ** 0.5 / pairs) ** 0.5
+
+
 class PerceiverJointAttention(nn.Module):
     """Separate Q, K (into d_qk) and V (into d_v) projections per modality, RoPE on Q and K, one
     softmax over the concatenation [video; audio], separate output projections."""
@@ -104,13 +110,14 @@ class JointBlock(nn.Module):
 
         Why: with the AdaLN-Zero gates at 0 and Q/K that ignore time, the attention of a fresh
         block averages over the whole clip, the gate's gradient sees no event-locked signal and
-        the Q/K get no gradient through the zero gate: a block trained from there learnt
-        nothing of when things happen in eight training runs (resources/models/README.md)."""
+        the Q/K get no gradient through the zero gate: in a toy task such a block never learns
+        to carry an event's time from video to audio, while one started at the present learns it
+        in 50 steps (tools/train/tests/test_same_moment_init.py)."""
         head_dim = self.attn.video_to_q.out_features // self.attn.heads
         if pairs > head_dim // 4:
             raise ValueError(f"attend_to_same_moment: {pairs} pairs, but a head of {head_dim} "
                              f"dims has {head_dim // 4} time pairs")
-        a = (logit * head_dim ** 0.5 / pairs) ** 0.5
+        a = same_moment_amplitude(head_dim, logit, pairs)
         for m in MODALITIES:
             for proj in ("q", "k"):
                 bias = getattr(self.attn, f"{m}_to_{proj}").bias

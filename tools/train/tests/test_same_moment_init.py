@@ -80,7 +80,7 @@ class SameMomentInit(unittest.TestCase):
             scores = torch.einsum("bqhd,bkhd->bhqk", q, k)[0, 0] / head ** 0.5
         dt = tv[0][:, None] - ta[0][None, :]                     # clock units
         w = 1e4 ** (-2.0 * torch.arange(SAME_MOMENT_PAIRS, dtype=torch.float64) / (head // 2))
-        a2 = SAME_MOMENT_LOGIT * head ** 0.5 / SAME_MOMENT_PAIRS
+        a2 = SAME_MOMENT_LOGIT * head ** 0.5 / SAME_MOMENT_PAIRS       # a^2, from the docstring
         expected = a2 / head ** 0.5 * torch.cos(dt[..., None] * w).sum(-1)
         self.assertLess(float((scores - expected).abs().max()), 1e-12)
         # Frame k is centred between its two columns: those are its best keys.
