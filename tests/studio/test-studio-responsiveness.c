@@ -1,6 +1,6 @@
 /* test-studio-responsiveness.c — the main loop stays smooth while the worker samples.
  *
- * For four seconds from the first sampling step of a long run (previews arrive every step), every
+ * For up to four seconds from the first sampling step of a long run (previews arrive every step), every
  * frame-clock tick of the window is timed. A frame's stall is its gap to the previous frame minus the frame interval the
  * clock runs at when nothing happens (measured first, as the median gap while idle). The bounds
  * are the issue's: p99 ≤ 16 ms and max ≤ 50 ms of stall, with GSK_RENDERER=cairo.
@@ -73,10 +73,12 @@ window_ready (gpointer data)
          && jds_worker_get_model_info (jds_application_get_worker (app)) != NULL;
 }
 
+/* The run has ended: cancelled (READY) or done (FINISHED). */
 static gboolean
-ready (gpointer data)
+run_ended (gpointer data)
 {
-  return jds_window_get_state (data) == JDS_WINDOW_READY;
+  JdsWindowState state = jds_window_get_state (data);
+  return state == JDS_WINDOW_READY || state == JDS_WINDOW_FINISHED;
 }
 
 static gboolean
@@ -131,16 +133,20 @@ measure_once (JdsWindow *window,
   measure_baseline (window, &interval, &before_p99, &before_max);
 
   /* Four seconds of a long run, from its first step (previews arriving every step), then
-   * cancelled. */
+   * cancelled; on a quiet machine the run's 200 steps of the test bundle may end sooner (measured
+   * here: under 4 s), which ends the measurement there. */
   Ticks busy = { g_array_new (FALSE, FALSE, sizeof (gint64)) };
   jds_window_generate (window);
   g_assert_true (studio_test_wait (sampling, window, 60));
   guint id = gtk_widget_add_tick_callback (GTK_WIDGET (window), on_tick, &busy, NULL);
-  studio_test_spin (4.0);
+  gboolean ended = studio_test_wait (run_ended, window, 4.0);
   gtk_widget_remove_tick_callback (GTK_WIDGET (window), id);
-  g_assert_cmpint (jds_window_get_state (window), ==, JDS_WINDOW_RUNNING);
-  jds_window_cancel (window);
-  g_assert_true (studio_test_wait (ready, window, 60));
+  if (!ended)
+    {
+      g_assert_cmpint (jds_window_get_state (window), ==, JDS_WINDOW_RUNNING);
+      jds_window_cancel (window);
+    }
+  g_assert_true (studio_test_wait (run_ended, window, 60));
   measure_baseline (window, &interval, &after_p99, &after_max);
 
   g_autoptr (GArray) gaps = sorted_gaps (busy.times);
