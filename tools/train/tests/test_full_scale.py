@@ -24,8 +24,8 @@ sys.path.insert(0, str(HERE))
 from jointdit_train import clips, data, full_scale, models, paths  # noqa: E402
 from jointdit_reference import bundle  # noqa: E402
 from jointdit_reference.image_encoder import ImageEncoder  # noqa: E402
-from jointdit_reference.joint import (JointDiT, SAME_MOMENT_PAIRS,  # noqa: E402
-                                      same_moment_amplitude)
+from jointdit_reference.joint import JointDiT  # noqa: E402
+from test_same_moment_init import time_bias_offsets  # noqa: E402
 from jointdit_reference.mel import log_mel  # noqa: E402
 from jointdit_reference.preprocess import clip_preprocess  # noqa: E402
 from jointdit_reference.vae import AudioVAE, VideoVAE  # noqa: E402
@@ -304,15 +304,10 @@ class Training(unittest.TestCase):
         self.assertTrue(gates and all(out[k].abs().max() > 0 for k in gates))
         # The bundle's blocks were fresh (gates 0), so their attention started at the present
         # (JointBlock.attend_to_same_moment): three steps leave the time biases near a.
-        heads = cfg["joint"]["heads"]
-        head = cfg["joint"]["d_qk"] // heads
-        a = same_moment_amplitude(head)
-        qk_biases = [k for k in out if k.startswith("joint.") and k.endswith(("_to_q.bias",
-                                                                             "_to_k.bias"))]
-        self.assertTrue(qk_biases)
-        for k in qk_biases:
-            time_dims = out[k].float().view(heads, head)[:, 0:2 * SAME_MOMENT_PAIRS:2]
-            self.assertLess(float((time_dims - a).abs().max()), 0.05, k)
+        offsets = time_bias_offsets(cfg["joint"], out)
+        self.assertTrue(offsets)
+        for name, offset in offsets.items():
+            self.assertLess(offset, 0.05, name)
         self.assertEqual(cfg["provenance"]["train_full_scale"][-1]["stage"], "joint")
         joint_cfg, joint = bundle.read_bundle(self.joint / "joint.safetensors")
         self.assertEqual(joint_cfg["joint"], cfg["joint"])

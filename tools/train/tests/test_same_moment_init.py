@@ -12,10 +12,23 @@ sys.path.insert(0, str(HERE))
 
 from jointdit_train import paths  # noqa: E402,F401  (puts tools/reference on sys.path)
 from jointdit_reference import rope  # noqa: E402
-from jointdit_reference.joint import JointBlock  # noqa: E402
+from jointdit_reference.joint import (JointBlock, SAME_MOMENT_LOGIT,  # noqa: E402
+                                      SAME_MOMENT_PAIRS, same_moment_amplitude)
 
 FRAMES, SIDE, COLUMNS, BINS, CH, TEMB = 16, 2, 32, 4, 32, 32
 D_QK, HEADS, FPS, CLOCK, COLUMN_SECONDS = 64, 2, 12.5, 25.0, 0.04
+
+
+def time_bias_offsets(joint_config: dict, tensors: dict) -> dict:
+    """For a bundle's Joint Block Q/K biases: name -> max |time bias - a| over the dims that
+    attend_to_same_moment sets (0 for a block just started at the present)."""
+    heads = joint_config["heads"]
+    head = joint_config["d_qk"] // heads
+    a = same_moment_amplitude(head)
+    return {name: float((t.float().view(heads, head)[:, 0:2 * SAME_MOMENT_PAIRS:2] - a)
+                        .abs().max())
+            for name, t in tensors.items()
+            if name.startswith("joint.") and name.endswith(("_to_q.bias", "_to_k.bias"))}
 
 
 def train_event_copy(same_moment: bool, steps: int, seed: int = 0) -> list[float]:
@@ -61,7 +74,6 @@ class SameMomentInit(unittest.TestCase):
         """With the projections' weights zeroed, the joint attention's score between a video
         query of frame k and an audio key of column j is a^2/sqrt(d) sum_j cos(w_j dt) (float64
         formula), SAME_MOMENT_LOGIT at dt = 0, and falls off with |dt|."""
-        from jointdit_reference.joint import SAME_MOMENT_LOGIT, SAME_MOMENT_PAIRS
         block = JointBlock(CH, CH, TEMB, TEMB, D_QK, D_QK, HEADS).double()
         block.attend_to_same_moment()
         head = D_QK // HEADS
@@ -93,8 +105,9 @@ class SameMomentInit(unittest.TestCase):
         steps = 80
         started = train_event_copy(True, steps)
         blind = train_event_copy(False, steps)
-        # The loss of predicting the target's mean update is 1 - 2/COLUMNS per frame of 2
-        # columns; only a block that finds the event's time goes well below it.
+        # Predicting the mean update (the target's 2 of COLUMNS columns, spread evenly) leaves
+        # 1 - 2/COLUMNS = 1 - 1/FRAMES of the loss; only a block that finds the event's time
+        # goes well below it.
         mean_only = 1.0 - 1.0 / FRAMES
         self.assertLess(sum(started[-10:]) / 10, 0.5 * mean_only, started[-10:])
         self.assertGreater(sum(blind[-10:]) / 10, 0.9 * mean_only, blind[-10:])

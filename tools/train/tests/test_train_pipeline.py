@@ -18,8 +18,8 @@ from jointdit_train import data, models, objectives  # noqa: E402
 from jointdit_train import run as train_run  # noqa: E402
 import joint_usage  # noqa: E402
 from jointdit_reference import bundle, sampling  # noqa: E402
-from jointdit_reference.joint import (JointDiT, SAME_MOMENT_PAIRS,  # noqa: E402
-                                      same_moment_amplitude)
+from jointdit_reference.joint import JointDiT  # noqa: E402
+from test_same_moment_init import time_bias_offsets  # noqa: E402
 
 TOOL = HERE / "make-default-model"
 
@@ -222,15 +222,10 @@ class TinyRun(unittest.TestCase):
         self.assertIn("unimodal stage", base_config["provenance"]["variant"])
         # The joint stage's fresh blocks started at the present (attend_to_same_moment): three
         # steps leave their Q/K time biases near a.
-        heads = config["joint"]["heads"]
-        head = config["joint"]["d_qk"] // heads
-        qk_biases = [n for n in tensors if n.startswith("joint.") and n.endswith(("_to_q.bias",
-                                                                                 "_to_k.bias"))]
-        self.assertTrue(qk_biases)
-        for name in qk_biases:
-            time_dims = tensors[name].float().view(heads, head)[:, 0:2 * SAME_MOMENT_PAIRS:2]
-            self.assertLess(float((time_dims - same_moment_amplitude(head)).abs().max()), 0.05,
-                            name)
+        offsets = time_bias_offsets(config["joint"], tensors)
+        self.assertTrue(offsets)
+        for name, offset in offsets.items():
+            self.assertLess(offset, 0.05, name)
 
     def test_condition_dropout_nulls_all_conditions_together(self):
         r = self.tiny_run()
